@@ -1,0 +1,128 @@
+"""Hand-derived backprop for every activation and loss of ``network.NetworkSpec``.
+
+Notation (column convention): A_0 = X, Z_l = W_l A_{l-1} + b_l, A_l = g_l(Z_l), J = cost.
+With dZ_l := dJ/dZ_l (shape (n_l, m)), the chain rule gives, layer by layer from L down to 1:
+
+    dW_l     = dZ_l A_{l-1}^T                 (n_l, n_{l-1})
+    db_l     = sum over columns of dZ_l       (n_l, 1)
+    dA_{l-1} = W_l^T dZ_l                     (n_{l-1}, m), not computed for l = 1 (the data)
+    dZ_{l-1} = dA_{l-1} * g'_{l-1}(Z_{l-1})   elementwise (``activation_backward``)
+
+and at the top (``output_delta``), with the 1/m of the mean:
+
+    bce + sigmoid:  dZ_L = (A_L - Y) / m     (the two factors of the chain cancel)
+    ce + softmax:   dZ_L = (A_L - Y) / m     (each column of Y sums to 1)
+    mse + any g:    dA_L = (A_L - Y) / m,  dZ_L = activation_backward(g, dA_L, A_L)
+
+``docs/derivations.md`` derives each of these. This module reuses the arrays of the forward pass
+and works in place where the forward values are no longer needed, so that it is the floor the
+autodiff engine is measured against; ``manual.article`` is the same calculus in the article's
+readable form, for the sigmoid/bce network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import network
+from network import NetworkSpec
+
+__all__ = ["activation_backward", "output_delta", "loss_and_grads", "train"]
+
+
+def activation_backward(name: str, dA: np.ndarray, A: np.ndarray, *, overwrite: bool = False):
+    """dZ = dA * g'(Z), with g' written through the layer's output A = g(Z):
+
+    - sigmoid: g' = A (1 - A)
+    - tanh:    g' = 1 - A^2
+    - relu:    g' = 1 where A > 0, else 0 (0 at Z = 0)
+    - linear:  g' = 1
+    - softmax (a column's Jacobian is diag(a) - a a^T):  dZ = A * (dA - sum_i dA_i A_i)
+
+    With ``overwrite=True`` the result is written into ``dA`` and ``A`` is used as scratch space
+    (both must be arrays the caller owns and no longer needs).
+    """
+    if name == "linear":
+        return dA
+    if not overwrite:
+        dA, A = dA.copy(), A.copy()
+    if name == "sigmoid":
+        dA *= A
+        np.subtract(1, A, out=A)
+        dA *= A
+    elif name == "tanh":
+        np.square(A, out=A)
+        np.subtract(1, A, out=A)
+        dA *= A
+    elif name == "relu":
+        np.multiply(dA, A > 0, out=dA)
+    elif name == "softmax":
+        dA -= (dA * A).sum(axis=0, keepdims=True)
+        dA *= A
+    else:  # pragma: no cover - NetworkSpec admits no other name
+        raise ValueError(f"unknown activation {name!r}")
+    return dA
+
+
+def output_delta(spec: NetworkSpec, A_L: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """dJ/dZ_L for the spec's loss and output activation (a new array; A_L is used as scratch)."""
+    m = Y.shape[1]
+    delta = A_L - Y
+    delta *= delta.dtype.type(1.0 / m)
+    if spec.loss == "mse":
+        delta = activation_backward(spec.activations[-1], delta, A_L, overwrite=True)
+    return delta
+
+
+def loss_and_grads(spec: NetworkSpec, params, X, Y, *, check: bool = True):
+    """``(J, grads)``: the cost as a float and dJ/dp for every parameter, keyed like ``params``,
+    with the same shapes and dtype.
+
+    ``check=False`` skips validation of the inputs (for callers that validated once already,
+    such as training loops and benchmarks).
+    """
+    if check:
+        network.check_spec(spec)
+        params = network.check_params(spec, params)
+        X, Y = network.check_data(spec, X, Y)
+    L = spec.n_layers
+    Zs, As = network.forward(spec, params, X)
+    J = float(network.loss_from_output(spec, Zs[L], As[L], Y))
+
+    grads = {}
+    dZ = output_delta(spec, As[L], Y)
+    for l in range(L, 0, -1):
+        grads[f"W{l}"] = dZ @ As[l - 1].T
+        grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True)
+        if l > 1:
+            dA = params[f"W{l}"].T @ dZ
+            dZ = activation_backward(spec.activations[l - 2], dA, As[l - 1], overwrite=True)
+    return J, {k: grads[k] for k in params}
+
+
+def train(X, Y, spec, epochs: int, lr: float, *, params=None, progress=None, callback=None):
+    """Batch gradient descent with the hand-derived gradients; returns ``(params, cost_history)``.
+
+    ``spec`` is a ``NetworkSpec``, or — as in the article's ``train(X, Y, layer_dims, epochs,
+    lr)`` — a list of layer sizes, meaning the article's network (sigmoid layers, bce, 0.01 init,
+    seed 3). ``params`` defaults to ``network.init_params(spec)``. ``cost_history[i]`` is the cost
+    before step i.
+    """
+    if not isinstance(spec, NetworkSpec):
+        if isinstance(spec, (list, tuple)):
+            spec = NetworkSpec(spec)
+        else:
+            raise TypeError(
+                f"spec must be a NetworkSpec or a list of layer sizes, got {type(spec).__name__}"
+            )
+    X, Y = network.check_data(spec, X, Y)
+    params = network.init_params(spec) if params is None else network.check_params(spec, params)
+    return network.gradient_descent(
+        lambda p: loss_and_grads(spec, p, X, Y, check=False),
+        params,
+        epochs,
+        lr,
+        progress=progress,
+        desc="manual",
+        callback=callback,
+    )

@@ -1,0 +1,71 @@
+"""The one definition of the network that every implementation shares.
+
+- ``NetworkSpec``: layer sizes, activations, loss, initialisation, seed and dtype;
+- ``init_params``, ``forward``, ``objective`` and ``cost``: the math, written once against an
+  array namespace (``network.ops``), so that every implementation runs the same function;
+- data sets (``xor``, ``moons``, ``circles``, ``spiral``, ``blobs``) and CSV / .npz loaders;
+- ``check_data`` and ``check_params``: validation at the boundary.
+"""
+
+from .data import (
+    DATASETS,
+    blobs,
+    circles,
+    load_csv,
+    load_data,
+    load_npz,
+    make_dataset,
+    moons,
+    one_hot,
+    spiral,
+    targets,
+    xor,
+)
+from .model import (
+    accuracy,
+    check_spec,
+    cost,
+    forward,
+    init_params,
+    loss_from_output,
+    objective,
+    predict,
+)
+from .ops import NUMPY_OPS
+from .training import gradient_descent, show_progress
+from .spec import ACTIVATIONS, DTYPES, INITS, LOSSES, NetworkSpec
+from .validation import as_float_array, check_data, check_params
+
+__all__ = [
+    "NetworkSpec",
+    "gradient_descent",
+    "show_progress",
+    "ACTIVATIONS",
+    "LOSSES",
+    "INITS",
+    "DTYPES",
+    "NUMPY_OPS",
+    "init_params",
+    "forward",
+    "loss_from_output",
+    "objective",
+    "cost",
+    "predict",
+    "accuracy",
+    "check_spec",
+    "check_data",
+    "check_params",
+    "as_float_array",
+    "DATASETS",
+    "xor",
+    "moons",
+    "circles",
+    "spiral",
+    "blobs",
+    "make_dataset",
+    "one_hot",
+    "targets",
+    "load_csv",
+    "load_npz",
+    "load_data",
+]
