@@ -32,8 +32,8 @@ from .model import (
     predict,
 )
 from .ops import NUMPY_OPS
-from .training import gradient_descent, show_progress
 from .spec import ACTIVATIONS, DTYPES, INITS, LOSSES, NetworkSpec
+from .training import gradient_descent, show_progress
 from .validation import as_float_array, check_data, check_params
 
 __all__ = [

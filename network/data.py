@@ -224,9 +224,7 @@ def load_npz(path):
     if y.ndim == 1:
         y = y[None, :]
     if y.ndim != 2 or y.shape[1] != X.shape[1]:
-        raise ValueError(
-            f"{path}: Y must have {X.shape[1]} columns like X, got shape {y.shape}"
-        )
+        raise ValueError(f"{path}: Y must have {X.shape[1]} columns like X, got shape {y.shape}")
     for name, arr in (("X", X), ("Y", y)):
         if arr.dtype.kind not in "biuf":
             raise ValueError(f"{path}: {name} must be numeric, got dtype {arr.dtype}")

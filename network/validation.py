@@ -90,8 +90,10 @@ def as_float_array(name: str, value, *, ndim: int | None = None, dtype=None) -> 
         raise ValueError(f"{name} must be a {ndim}-D array, got an array of shape {arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty, got an array of shape {arr.shape}")
-    target = np.dtype(dtype) if dtype is not None else (
-        arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64)
+    target = (
+        np.dtype(dtype)
+        if dtype is not None
+        else (arr.dtype if arr.dtype.kind == "f" else np.dtype(np.float64))
     )
     arr = arr.astype(target, copy=False)
     if not np.all(np.isfinite(arr)):

@@ -1,0 +1,128 @@
+"""The shared network, differentiated by the engine.
+
+``network.objective`` is written against an ops namespace; here are the engine's two: one over
+``Tensor`` (each function a registered primitive) and one over NumPy object arrays of scalar
+``Value``s (NumPy's ``@``, ``+`` and ``sum`` on object arrays call the Values' own operators).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+import network
+from network import NetworkSpec
+
+from . import functions as F
+from .tensor import Tensor, grads_of
+from .value import Value
+
+__all__ = ["TENSOR_OPS", "VALUE_OPS", "ENGINES", "loss_and_grads", "train"]
+
+TENSOR_OPS = SimpleNamespace(
+    name="autodiff.tensor",
+    sigmoid=F.sigmoid,
+    tanh=F.tanh,
+    relu=F.relu,
+    linear=lambda z: z,
+    softmax=lambda z: F.softmax(z, axis=0),
+    softplus=F.softplus,
+    logsumexp=lambda z: F.logsumexp(z, axis=0, keepdims=True),
+    sum=F.sum,
+)
+
+
+def _elementwise(method: str):
+    call = np.frompyfunc(lambda v: getattr(v, method)(), 1, 1)
+    return lambda z: call(z)
+
+
+def _value_logsumexp(z: np.ndarray) -> np.ndarray:
+    """Down each column: top + log sum exp(z - top), with top the column's largest value
+    taken as a constant (the shift cancels in the derivative)."""
+    top = np.array([[max(v.data for v in col) for col in z.T]], dtype=float)
+    return _value_log(_value_exp(z - top).sum(axis=0, keepdims=True)) + top
+
+
+_value_exp = _elementwise("exp")
+_value_log = _elementwise("log")
+
+VALUE_OPS = SimpleNamespace(
+    name="autodiff.value",
+    sigmoid=_elementwise("sigmoid"),
+    tanh=_elementwise("tanh"),
+    relu=_elementwise("relu"),
+    linear=lambda z: z,
+    softmax=lambda z: _value_exp(z - _value_logsumexp(z)),
+    softplus=_elementwise("softplus"),
+    logsumexp=_value_logsumexp,
+    sum=lambda x: x.sum(),
+)
+
+ENGINES = ("tensor", "scalar")
+
+
+def _tensor_loss_and_grads(spec, params, X, Y):
+    leaves = {k: Tensor(v, requires_grad=True) for k, v in params.items()}
+    J = network.objective(spec, leaves, X, Y, TENSOR_OPS)
+    grads = grads_of(J, list(leaves.values()))
+    return float(J.data), dict(zip(leaves, grads))
+
+
+def _scalar_loss_and_grads(spec, params, X, Y):
+    to_values = np.frompyfunc(Value, 1, 1)
+    leaves = {k: to_values(v.astype(np.float64)) for k, v in params.items()}
+    J = network.objective(spec, leaves, X.astype(np.float64), Y.astype(np.float64), VALUE_OPS)
+    J.backward()
+    grads = {
+        k: np.array([v.grad for v in leaf.flat], dtype=spec.dtype).reshape(leaf.shape)
+        for k, leaf in leaves.items()
+    }
+    return float(J.data), grads
+
+
+def loss_and_grads(spec: NetworkSpec, params, X, Y, engine: str = "tensor", *, check=True):
+    """``(J, grads)`` of ``network.objective`` by reverse mode on the engine.
+
+    ``engine="tensor"`` records one node per array operation; ``engine="scalar"`` one node per
+    scalar operation (Values in NumPy object arrays; it computes in float64 and casts the
+    gradients to ``spec.dtype``, and is meant for small networks). ``grads`` is keyed like
+    ``params``, with the same shapes and dtype.
+    """
+    network.validation.check_choice("engine", engine, ENGINES)
+    if check:
+        network.check_spec(spec)
+        params = network.check_params(spec, params)
+        X, Y = network.check_data(spec, X, Y)
+    if engine == "tensor":
+        return _tensor_loss_and_grads(spec, params, X, Y)
+    return _scalar_loss_and_grads(spec, params, X, Y)
+
+
+def train(
+    X,
+    Y,
+    spec: NetworkSpec,
+    epochs: int,
+    lr: float,
+    *,
+    engine="tensor",
+    params=None,
+    progress=None,
+    callback=None,
+):
+    """Batch gradient descent with the engine's gradients; returns ``(params, cost_history)``."""
+    network.check_spec(spec)
+    network.validation.check_choice("engine", engine, ENGINES)
+    X, Y = network.check_data(spec, X, Y)
+    params = network.init_params(spec) if params is None else network.check_params(spec, params)
+    return network.gradient_descent(
+        lambda p: loss_and_grads(spec, p, X, Y, engine, check=False),
+        params,
+        epochs,
+        lr,
+        progress=progress,
+        desc=f"autodiff.{engine}",
+        callback=callback,
+    )

@@ -1,0 +1,239 @@
+"""Tensor: an ndarray that records the operations applied to it, PyTorch style.
+
+``Tensor(data, requires_grad=False)``; ``.data`` is the ndarray, ``.grad`` the accumulated
+gradient (an ndarray of the same shape, or None), ``.backward(gradient=None)`` runs reverse mode
+from this tensor. Operations on tensors are primitives (``autodiff.functions``) applied through
+``apply``, which records a node only when an argument requires a gradient and recording is on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .registry import Primitive
+from .tape import grad_enabled, next_stamp, reverse_tape
+
+__all__ = ["Tensor", "apply", "sum_to_shape", "grads_of"]
+
+
+class _Released:
+    """Stands in for the primitive of a node whose graph a backward pass has released."""
+
+    name = "released"
+    vjps = ()
+
+
+RELEASED = _Released()
+
+
+class Tensor:
+    """An ndarray with a gradient. Integers and booleans are stored as float64."""
+
+    __slots__ = ("data", "grad", "requires_grad", "_prim", "_args", "_kw", "_seq", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        arr = np.asarray(data, dtype=dtype)
+        if arr.dtype.kind in "biu":
+            arr = arr.astype(np.float64)
+        elif arr.dtype.kind not in "fc":
+            raise TypeError(f"data must be numeric, got an array of dtype {arr.dtype}")
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"requires_grad must be True or False, got {requires_grad!r}")
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._prim = None
+        self._args = ()
+        self._kw = None
+        self._seq = next_stamp()
+
+    # -- plain properties -------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    dtype = property(lambda self: self.data.dtype)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._prim is None
+
+    @property
+    def op(self) -> str:
+        """The name of the primitive that made this tensor ('' for a leaf)."""
+        return "" if self._prim is None else self._prim.name
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, threshold=20, prefix="Tensor(")
+        extra = f", op={self.op}" if self._prim is not None else ""
+        extra += ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({body}{extra})"
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def detach(self) -> Tensor:
+        """The same data, cut off from the graph (no copy)."""
+        return Tensor(self.data)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # comparisons give plain boolean arrays: they are not differentiable
+    def __lt__(self, other):
+        return self.data < _raw(other)
+
+    def __le__(self, other):
+        return self.data <= _raw(other)
+
+    def __gt__(self, other):
+        return self.data > _raw(other)
+
+    def __ge__(self, other):
+        return self.data >= _raw(other)
+
+    __hash__ = object.__hash__
+
+    # -- reverse mode -----------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
+        """Accumulate d(self)/d(leaf), contracted with ``gradient``, into every leaf's ``.grad``.
+
+        ``gradient`` defaults to 1 for a tensor with one element. With ``create_graph=True`` the
+        backward pass is itself recorded and the leaves' ``.grad`` are tensors that can be
+        differentiated again. Unless ``retain_graph`` (or ``create_graph``) is set, the graph is
+        released afterwards, so a second backward through it raises.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() needs a tensor that requires a gradient: create a leaf with "
+                "Tensor(data, requires_grad=True) and compute from it"
+            )
+        if gradient is None:
+            if self.data.size != 1:
+                raise ValueError(
+                    f"gradient must be given for a tensor of shape {self.shape}; it can be "
+                    "left out only for a tensor with one element"
+                )
+            gradient = np.ones_like(self.data)
+        else:
+            gradient = np.asarray(_raw(gradient), dtype=self.dtype)
+            if gradient.shape != self.shape:
+                raise ValueError(
+                    f"gradient must have the shape of the tensor {self.shape}, got {gradient.shape}"
+                )
+        seed = Tensor(gradient) if create_graph else gradient
+        grads = backpropagate(self, seed, create_graph, release=not (retain_graph or create_graph))
+        for leaf, g in grads.items():
+            if not create_graph and not g.flags.writeable:
+                g = g.copy()
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def sum_to_shape(g, shape: tuple):
+    """Sum ``g`` over the axes that broadcasting added or stretched, to give ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if g.shape != shape else g
+
+
+def apply(prim: Primitive, *args, **kw):
+    """Run ``prim`` on the raw data of ``args``. If no argument is a Tensor, return the raw
+    result; otherwise a Tensor, recorded on the tape when an argument requires a gradient."""
+    raw = []
+    is_tensor = tracked = False
+    for a in args:
+        if type(a) is Tensor:
+            raw.append(a.data)
+            is_tensor = True
+            tracked = tracked or a.requires_grad
+        else:
+            raw.append(a)
+    out = prim.forward(*raw, **kw)
+    if not is_tensor:
+        return out
+    t = Tensor.__new__(Tensor)
+    t.data = out if isinstance(out, np.ndarray) else np.asarray(out)
+    t.grad = None
+    t._seq = next_stamp()
+    if tracked and grad_enabled():
+        t.requires_grad = True
+        t._prim, t._args, t._kw = prim, args, kw
+    else:
+        t.requires_grad = False
+        t._prim, t._args, t._kw = None, (), None
+    return t
+
+
+def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict:
+    """Walk the tape back from ``root`` with dJ/d(root) = ``seed``; return {leaf: dJ/d(leaf)}.
+
+    Gradients of intermediate nodes live in a dict only while they are needed. Each node's
+    VJPs run on raw arrays, or on tensors (recording a new graph) when ``create_graph``.
+    """
+    nodes, leaves = reverse_tape(root, Tensor)
+    grads = {id(root): seed}
+    for node in nodes:
+        g = grads.pop(id(node), None)
+        if node._prim is RELEASED:
+            raise RuntimeError(
+                "this graph was released by an earlier backward(); pass retain_graph=True to "
+                "the first backward() to go through it again"
+            )
+        if g is None:
+            continue
+        args = node._args
+        if create_graph:
+            values, ans = args, node
+        else:
+            values, ans = [a.data if type(a) is Tensor else a for a in args], node.data
+        kw = node._kw
+        for i, a in enumerate(args):
+            if type(a) is Tensor and a.requires_grad:
+                ga = node._prim.vjps[i](g, ans, *values, **kw)
+                ga = sum_to_shape(ga, a.data.shape)
+                key = id(a)
+                prev = grads.get(key)
+                grads[key] = ga if prev is None else prev + ga
+        if release:
+            node._prim, node._args, node._kw = RELEASED, (), None
+    return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}
+
+
+def grads_of(output: Tensor, inputs, *, create_graph: bool = False, seed=None) -> list:
+    """d(output)/d(input) for each input, without touching any ``.grad`` (for the functional
+    API). Inputs the output does not depend on get zeros."""
+    if seed is None:
+        seed = np.ones_like(output.data)
+    if create_graph:
+        seed = Tensor(seed)
+    grads = backpropagate(output, seed, create_graph, release=not create_graph)
+    out = []
+    for x in inputs:
+        g = grads.get(x)
+        if g is None:
+            g = np.zeros_like(x.data)
+            if create_graph:
+                g = Tensor(g)
+        out.append(g)
+    return out
