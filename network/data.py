@@ -50,7 +50,7 @@ def _finish(points: np.ndarray, labels: np.ndarray, rng, noise: float):
 
 
 def xor(m: int = 200, noise: float = 0.1, seed: int = 0):
-    """Points near the four corners of the unit square; label 1 where exactly one coordinate is 1."""
+    """Points near the corners of the unit square; label 1 where exactly one coordinate is 1."""
     m, noise, rng = _check_common(m, noise, seed)
     corners = rng.integers(0, 2, size=(m, 2))
     labels = corners[:, 0] ^ corners[:, 1]
