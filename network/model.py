@@ -45,18 +45,19 @@ def init_params(spec: NetworkSpec) -> dict[str, np.ndarray]:
     return params
 
 
-def forward(spec: NetworkSpec, params, X, ops=NUMPY_OPS, *, output: bool = True):
+def forward(spec: NetworkSpec, params, X, ops=NUMPY_OPS, *, output: bool = True, start: int = 1):
     """Run the layers: returns ``(Zs, As)`` with ``Zs[l] = W_l @ A_{l-1} + b_l`` for l = 1..L and
     ``As[l] = g_l(Z_l)`` for l = 0..L (``As[0] = X``; ``Zs[0]`` is None).
 
     With ``output=False`` the last activation is not applied (``As[L]`` is None): the bce and
     ce costs are computed from the logits Z_L directly, which is both cheaper and stable.
-    Unchecked: callers validate first.
+    With ``start=k``, ``X`` is taken to be A_{k-1} and only layers k..L run (the lists then hold
+    None below k). Unchecked: callers validate first.
     """
-    Zs, As = [None], [X]
+    Zs, As = [None] * start, [None] * (start - 1) + [X]
     A = X
     L = spec.n_layers
-    for l in range(1, L + 1):
+    for l in range(start, L + 1):
         Z = params[f"W{l}"] @ A + params[f"b{l}"]
         A = getattr(ops, spec.activations[l - 1])(Z) if (l < L or output) else None
         Zs.append(Z)

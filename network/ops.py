@@ -8,7 +8,7 @@ and the functions of an *ops* namespace:
 ``tanh``       elementwise
 ``relu``       max(z, 0), elementwise (derivative taken as 0 at 0)
 ``linear``     the identity
-``softmax``    exp(z - logsumexp(z)) down each column (axis 0)
+``softmax``    exp(z - logsumexp(z)) down each column (axis 0 of a 2-D array)
 ``softplus``   log(1 + exp(z)), elementwise
 ``logsumexp``  log(sum(exp(z))) down each column, shape (1, m)
 ``sum``        the sum of every entry, a scalar
@@ -57,15 +57,18 @@ def linear(z: np.ndarray) -> np.ndarray:
 
 
 def logsumexp(z: np.ndarray) -> np.ndarray:
-    """log sum_i exp(z_i) down each column, shape (1, m), shifted by the column max."""
-    zmax = z.max(axis=0, keepdims=True)
-    return zmax + np.log(np.exp(z - zmax).sum(axis=0, keepdims=True))
+    """log sum_i exp(z_i) down each column, shape (1, m), shifted by the column max.
+
+    Columns run along axis -2, so a stack of networks' outputs, shape (B, n, m), works too.
+    """
+    zmax = z.max(axis=-2, keepdims=True)
+    return zmax + np.log(np.exp(z - zmax).sum(axis=-2, keepdims=True))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
-    """exp(z_i) / sum_j exp(z_j) down each column, computed from z - max(z)."""
-    e = np.exp(z - z.max(axis=0, keepdims=True))
-    e /= e.sum(axis=0, keepdims=True)
+    """exp(z_i) / sum_j exp(z_j) down each column (axis -2), computed from z - max(z)."""
+    e = np.exp(z - z.max(axis=-2, keepdims=True))
+    e /= e.sum(axis=-2, keepdims=True)
     return e
 
 

@@ -1,0 +1,366 @@
+"""Numerical derivatives: central differences, Richardson extrapolation and the complex step.
+
+Every estimate here is a derivative of a one-variable function ``phi(t) = f(x + t d)`` at 0,
+with ``d`` a unit vector along one entry (scaled by that entry's size) or a direction. For a
+step ``h``:
+
+- central:    D(h) = (phi(h) - phi(-h)) / 2h                      error O(h^2) + O(eps |f| / h)
+- richardson: R = (4 D(h/2) - D(h)) / 3 cancels the h^2 term       error O(h^4) + O(eps |f| / h)
+- complex:    Im phi(ih) / h, with no subtraction                  error O(h^2), h = 1e-20 -> exact
+
+Richardson also estimates its own error, |R - D(h/2)| plus the round-off bound, and tells a
+smooth function from a kink inside the step: for smooth phi the second differences
+a(h) = (phi(h) - 2 phi(0) + phi(-h)) / h  and  a(h/2) scale as h f'' and (h/2) f'', so
+a(h) = 2 a(h/2) up to O(h^3); a kink in [-h, h] breaks that.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from network.validation import describe
+
+__all__ = ["numerical_grad", "Structure", "scalar_output", "METHODS", "FDResult"]
+
+METHODS = ("central", "richardson", "complex")
+_STEP_POWER = {"central": 1 / 3, "richardson": 1 / 4}
+
+
+def scalar_output(value, name: str = "f"):
+    """``value`` as a Python float (or complex), or a TypeError saying what ``name`` returned."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must return a scalar number, got {describe(value)}")
+    if isinstance(value, numbers.Number):
+        return complex(value) if isinstance(value, complex) else float(value)
+    data = getattr(value, "data", None)  # Tensor or Value
+    if data is not None and not isinstance(value, np.ndarray):
+        value = data
+    if isinstance(value, np.ndarray) or np.isscalar(value):
+        arr = np.asarray(value)
+        if arr.size != 1:
+            raise TypeError(f"{name} must return a scalar, got an array of shape {arr.shape}")
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"{name} must return a number, got an array of dtype {arr.dtype}")
+        item = arr.reshape(()).item()
+        return complex(item) if isinstance(item, complex) else float(item)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must return a scalar number, got {describe(value)}") from None
+
+
+class Structure:
+    """The shape of an argument ``x``: an ndarray, or a dict of ndarrays (any key order).
+
+    ``flatten`` gives one float64 vector; ``unflatten`` rebuilds ``x`` from such a vector;
+    ``locate`` turns a position in the vector back into ``(key, index)``.
+    """
+
+    def __init__(self, x, name: str = "x"):
+        self.name = name
+        if isinstance(x, Mapping):
+            if not x:
+                raise ValueError(f"{name} must not be an empty dict")
+            items = list(x.items())
+            self.is_dict = True
+        else:
+            items = [(None, x)]
+            self.is_dict = False
+        self.keys, self.shapes, self.dtypes, self.offsets = [], [], [], [0]
+        for key, arr in items:
+            label = name if key is None else f"{name}[{key!r}]"
+            if isinstance(arr, (str, bytes)) or arr is None:
+                raise TypeError(f"{label} must be a float array, got {describe(arr)}")
+            a = np.asarray(arr)
+            if a.dtype.kind not in "biuf":
+                raise TypeError(f"{label} must be a real float array, got dtype {a.dtype}")
+            if a.size == 0:
+                raise ValueError(f"{label} must not be empty, got shape {a.shape}")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{label} must be finite")
+            self.keys.append(key)
+            self.shapes.append(a.shape)
+            self.dtypes.append(a.dtype if a.dtype.kind == "f" else np.dtype(np.float64))
+            self.offsets.append(self.offsets[-1] + a.size)
+        self.size = self.offsets[-1]
+
+    def label(self, i: int) -> str:
+        key = self.keys[i]
+        return self.name if key is None else str(key)
+
+    def flatten(self, x) -> np.ndarray:
+        parts = [
+            np.asarray(x[k] if self.is_dict else x, dtype=np.float64).ravel() for k in self.keys
+        ]
+        return np.concatenate(parts)
+
+    def part(self, vec: np.ndarray, i: int) -> np.ndarray:
+        """The i-th array's slice of ``vec``, reshaped (a view)."""
+        return vec[self.offsets[i] : self.offsets[i + 1]].reshape(self.shapes[i])
+
+    def unflatten(self, vec: np.ndarray, dtype=None):
+        """Copies of ``vec``'s parts in the original shapes (and dtypes, or ``dtype``); a
+        complex ``vec`` stays complex."""
+        arrays = []
+        for i in range(len(self.keys)):
+            part = self.part(vec, i)
+            if vec.dtype.kind == "c":
+                arrays.append(part.copy())
+            else:
+                arrays.append(part.astype(dtype or self.dtypes[i]))
+        if not self.is_dict:
+            return arrays[0]
+        return dict(zip(self.keys, arrays))
+
+    def locate(self, flat_index: int) -> tuple:
+        i = int(np.searchsorted(self.offsets, flat_index, side="right") - 1)
+        index = np.unravel_index(flat_index - self.offsets[i], self.shapes[i])
+        return i, tuple(int(j) for j in index)
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        """float32 if any array is float32, else float64."""
+        return (
+            np.dtype(np.float32)
+            if any(d == np.float32 for d in self.dtypes)
+            else np.dtype(np.float64)
+        )
+
+
+@dataclass
+class FDResult:
+    """Derivative estimates along a set of directions (entries or vectors)."""
+
+    estimate: np.ndarray  # the derivative estimates
+    error: np.ndarray  # each estimate's own error bound (truncation + round-off)
+    kink: np.ndarray  # True where the function is not smooth within the step
+    evaluations: int
+
+
+class Evaluator:
+    """Calls ``f`` on flat vectors, in the dtype chosen for the reference, and counts calls."""
+
+    def __init__(self, f: Callable, structure: Structure, dtype):
+        self.f, self.structure, self.dtype = f, structure, np.dtype(dtype)
+        self.calls = 0
+
+    def __call__(self, vec: np.ndarray):
+        self.calls += 1
+        x = self.structure.unflatten(vec, self.dtype)
+        return scalar_output(self.f(x))
+
+    @property
+    def eps(self) -> float:
+        return float(np.finfo(self.dtype).eps)
+
+
+def choose_eval_dtype(f: Callable, structure: Structure, x0: np.ndarray, f0: float):
+    """float64 for the reference when ``f`` really computes in float64 at a float32 point.
+
+    A float32 ``x`` is tried in float64: if ``f`` accepts it and answers a tiny move (1e-10 of
+    the entries' size, below float32's resolution) the way a smooth float64 function does —
+    twice the move, twice the change — differences are taken in float64. Otherwise (``f``
+    rejects float64, or rounds to float32 inside) they are taken in float32, with float32 steps.
+    """
+    if structure.input_dtype == np.float64:
+        return np.dtype(np.float64)
+    try:
+        ev = Evaluator(f, structure, np.float64)
+        base = ev(x0)
+        direction = np.random.default_rng(0).standard_normal(x0.size) * np.maximum(np.abs(x0), 1.0)
+        d1 = ev(x0 + 1e-10 * direction) - base
+        d2 = ev(x0 + 2e-10 * direction) - base
+    except Exception:  # noqa: BLE001 - any refusal of float64 input means: stay in float32
+        return np.dtype(np.float32)
+    if not (np.isfinite(base) and abs(base - f0) <= 1e-5 * max(abs(f0), 1e-30)):
+        return np.dtype(np.float32)
+    if d1 != 0 and abs(d2 - 2 * d1) <= 1e-3 * abs(d2):
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def default_steps(x0: np.ndarray, method: str, eps: float, step=None) -> np.ndarray:
+    """Per-entry steps ``base * max(|x_i|, 1)``, or ``step * max(|x_i|, 1)`` when given.
+
+    ``base`` is ``eps^(1/3)``, the step that balances truncation against round-off for central
+    differences, and ``eps^(1/4)`` for Richardson: a little below its own optimum so that the
+    error bound it reports, |R - D(h/2)| (the error of the unextrapolated D(h/2), which bounds
+    that of R), stays small, and so that the step straddles fewer kinks."""
+    scale = np.maximum(np.abs(x0), 1.0)
+    if step is not None:
+        return float(step) * scale
+    if method == "complex":
+        return np.full_like(x0, 1e-20)
+    return eps ** _STEP_POWER[method] * scale
+
+
+def offsets(method: str) -> tuple:
+    """The points, in units of the step h, at which a method evaluates phi (besides phi(0))."""
+    return {"complex": (1j,), "central": (1, -1), "richardson": (1, -1, 0.5, -0.5)}[method]
+
+
+def combine(method: str, h, f0, values: list, eps: float):
+    """(estimate, error, kink) of phi'(0) from phi at ``offsets(method)`` times ``h``.
+
+    Works on scalars and, elementwise, on arrays (one step and one set of values per entry).
+    """
+    h = np.asarray(h, dtype=float)
+    if method == "complex":
+        est = np.imag(values[0]) / h
+        return est, 4 * np.finfo(float).eps * np.abs(est), np.zeros(np.shape(est), bool)
+    fp, fm = np.real(values[0]), np.real(values[1])
+    d_h = (fp - fm) / (2 * h)
+    scale = np.maximum.reduce([np.abs(np.real(v)) for v in values] + [np.abs(f0) + 0 * h])
+    if method == "central":
+        return d_h, 10 * eps * scale / h, np.zeros(np.shape(d_h), bool)
+    fp2, fm2 = np.real(values[2]), np.real(values[3])
+    d_h2 = (fp2 - fm2) / h
+    est = (4 * d_h2 - d_h) / 3
+    roundoff = 20 * eps * scale / h
+    err = np.abs(est - d_h2) + roundoff
+    second_h = (fp - 2 * f0 + fm) / h
+    second_h2 = (fp2 - 2 * f0 + fm2) / (h / 2)
+    kink = np.abs(second_h - 2 * second_h2) > 5 * roundoff + 0.05 * np.maximum(
+        np.abs(second_h), np.abs(2 * second_h2)
+    )
+    return est, err, kink
+
+
+def _differences(phi: Callable, f0: float, h: float, method: str, eps: float):
+    """(estimate, error, kink) of phi'(0) with step h, and the number of calls of phi."""
+    points = offsets(method)
+    values = [phi(o * h) for o in points]
+    est, err, kink = combine(method, h, f0, values, eps)
+    return float(est), float(err), bool(kink), len(points)
+
+
+def entry_derivatives(
+    ev: Evaluator, x0: np.ndarray, indices, method: str, steps: np.ndarray, f0: float, progress=None
+) -> FDResult:
+    """Partial derivatives df/dx_i for the flat ``indices``, one entry moved at a time."""
+    indices = np.asarray(indices, dtype=np.intp)
+    est = np.empty(indices.size)
+    err = np.empty(indices.size)
+    kink = np.zeros(indices.size, dtype=bool)
+    work = x0.astype(np.complex128) if method == "complex" else x0.copy()
+    calls = 0
+    iterator = enumerate(indices)
+    if progress is not None:
+        iterator = progress(iterator, total=indices.size)
+    for k, i in iterator:
+        xi = work[i]
+
+        def phi(t, i=i, xi=xi):
+            work[i] = xi + t
+            try:
+                return ev(work)
+            finally:
+                work[i] = xi
+
+        est[k], err[k], kink[k], n = _differences(phi, f0, steps[i], method, ev.eps)
+        calls += n
+    return FDResult(est, err, kink, calls)
+
+
+def directional_derivative(
+    ev: Evaluator,
+    x0: np.ndarray,
+    direction: np.ndarray,
+    method: str,
+    f0: float,
+    step: float | None = None,
+):
+    """(estimate, error, kink) of the derivative of f along ``direction`` (a flat vector,
+    already scaled per entry), and the number of evaluations."""
+    if method == "complex":
+        h = 1e-20
+        base = x0.astype(np.complex128)
+        return _differences(lambda t: ev(base + t * direction), f0, h, method, ev.eps)
+    h = step if step is not None else ev.eps ** _STEP_POWER[method]
+    return _differences(lambda t: ev(x0 + t * direction), f0, h, method, ev.eps)
+
+
+def check_complex_safe(f: Callable, structure: Structure, x0: np.ndarray, f0: float):
+    """None when ``f`` carries a complex perturbation through analytically, else the reason.
+
+    Three signs that it does not: it warns that it discards an imaginary part (ComplexWarning),
+    it returns a real number for complex input, or its complex-step directional derivative
+    disagrees with central differences.
+    """
+    ev = Evaluator(f, structure, np.float64)
+    direction = np.random.default_rng(1).standard_normal(x0.size) * np.maximum(np.abs(x0), 1.0)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = ev(x0.astype(np.complex128) + 1e-20j * direction)
+    except Exception as exc:  # noqa: BLE001 - any failure on complex input means: not safe
+        return f"f raised {type(exc).__name__} for complex input ({exc})"
+    if any(issubclass(w.category, np.exceptions.ComplexWarning) for w in caught):
+        return "f discards the imaginary part of its input (NumPy ComplexWarning)"
+    if not isinstance(value, complex):
+        return "f returns a real number for complex input"
+    step_est = value.imag / 1e-20
+    central, c_err, _, _ = _differences(
+        lambda t: ev(x0 + t * direction), f0, ev.eps ** (1 / 3), "central", ev.eps
+    )
+    if abs(step_est - central) > 1e-5 * max(abs(central), abs(step_est)) + 10 * c_err:
+        return (
+            f"f's complex-step derivative ({step_est:.6g}) disagrees with central "
+            f"differences ({central:.6g}): f is not analytic (abs, comparisons, max...)"
+        )
+    return None
+
+
+def numerical_grad(
+    f: Callable,
+    x,
+    method: str = "central",
+    step: float | None = None,
+    *,
+    return_error: bool = False,
+):
+    """The gradient of a scalar function ``f`` at ``x`` by finite differences.
+
+    ``x`` is an ndarray or a dict of ndarrays; the result has the same structure, in float64.
+    ``method``: ``"central"``, ``"richardson"`` (central differences at h and h/2, extrapolated;
+    more accurate, and it estimates its own error) or ``"complex"`` (the complex step, exact to
+    rounding, for functions that are complex-safe; this is checked first and a ValueError says
+    why not). ``step`` scales the per-entry steps ``step * max(|x_i|, 1)``. A float32 ``x`` is
+    evaluated in float64 when ``f`` allows it. With ``return_error=True`` returns
+    ``(grad, error)``, error being each entry's estimated error.
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {describe(f)}")
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+    if step is not None:
+        if (
+            isinstance(step, bool)
+            or not isinstance(step, numbers.Real)
+            or not (np.isfinite(step) and step > 0)
+        ):
+            raise ValueError(f"step must be a positive finite number, got {step!r}")
+    structure = Structure(x)
+    x0 = structure.flatten(x)
+    f0 = scalar_output(f(structure.unflatten(x0)), "f")
+    if isinstance(f0, complex) or not np.isfinite(f0):
+        raise ValueError(f"f(x) must be a finite real number, got {f0!r}")
+    if method == "complex":
+        reason = check_complex_safe(f, structure, x0, f0)
+        if reason is not None:
+            raise ValueError(f"method 'complex' needs a complex-safe f: {reason}")
+        dtype = np.dtype(np.float64)
+    else:
+        dtype = choose_eval_dtype(f, structure, x0, f0)
+    ev = Evaluator(f, structure, dtype)
+    steps = default_steps(x0, method, ev.eps, step)
+    result = entry_derivatives(ev, x0, np.arange(x0.size), method, steps, f0)
+    grad = structure.unflatten(result.estimate, np.float64)
+    if return_error:
+        return grad, structure.unflatten(result.error, np.float64)
+    return grad
