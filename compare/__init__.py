@@ -1,4 +1,36 @@
-"""The verification suite: numerical references, check_grad with a diagnosis, network comparison."""
+"""The verification suite.
 
-from .checkgrad import EntryCheck, GradCheckReport, ParamCheck, assert_grad_close, check_grad
+- ``numerical_grad``: central differences, Richardson extrapolation, the complex step;
+- ``reference.loss_and_grads``: HIPS autograd on the shared network definition;
+- ``check_grad`` / ``assert_grad_close``: any gradient formula against finite differences, with
+  a diagnosis of what kind of mistake a wrong gradient is;
+- ``compare_network``: every implementation of the network against every reference;
+- ``mutants``: a catalog of wrong derivations, each one caught;
+- ``plots`` and the ``backproof`` command (``compare.cli``).
+"""
+
+from . import reference
+from .checkgrad import (
+    FULL_CHECK_LIMIT,
+    EntryCheck,
+    GradCheckReport,
+    ParamCheck,
+    assert_grad_close,
+    check_grad,
+)
+from .network_check import NetworkComparison, check_implementation, compare_network
 from .numerical import numerical_grad
+
+__all__ = [
+    "numerical_grad",
+    "check_grad",
+    "assert_grad_close",
+    "GradCheckReport",
+    "ParamCheck",
+    "EntryCheck",
+    "FULL_CHECK_LIMIT",
+    "compare_network",
+    "NetworkComparison",
+    "check_implementation",
+    "reference",
+]

@@ -60,6 +60,7 @@ class Cell:
 class TrainingRun:
     implementation: str
     history: list[float]
+    params: dict | None = None
 
 
 @dataclass
@@ -314,7 +315,7 @@ def compare_network(
 
     # who is the odd one out, among implementations and exact references
     sources = {n: grads[n] for n in impl_names}
-    for ref, (rg, rerr, _) in refs.items():
+    for ref, (rg, _, _) in refs.items():
         if ref not in sources:
             sources[ref] = rg
 
@@ -331,11 +332,12 @@ def compare_network(
     training, max_diff, train_ok = [], 0.0, True
     if epochs:
         t0 = time.perf_counter()
-        runs = {}
-        runs["manual"] = manual.train(X, Y, spec, epochs, lr, params=params, progress=show)[1]
-        runs["tensor"] = autodiff.train(X, Y, spec, epochs, lr, params=params, progress=show)[1]
-        training = [TrainingRun(k, v) for k, v in runs.items()]
-        h1, h2 = np.array(runs["manual"]), np.array(runs["tensor"])
+        runs = {
+            "manual": manual.train(X, Y, spec, epochs, lr, params=params, progress=show),
+            "tensor": autodiff.train(X, Y, spec, epochs, lr, params=params, progress=show),
+        }
+        training = [TrainingRun(k, hist, p) for k, (p, hist) in runs.items()]
+        h1, h2 = np.array(runs["manual"][1]), np.array(runs["tensor"][1])
         max_diff = float(np.max(np.abs(h1 - h2)))
         train_ok = max_diff <= exact * max(float(np.max(np.abs(h1))), 1e-300)
         seconds["training"] = time.perf_counter() - t0
