@@ -86,8 +86,9 @@ class Value:
 
     # -- reverse mode ---------------------------------------------------------------------------
     def backward(self, create_graph: bool = False):
-        """Set ``self.grad = 1`` and add d(self)/d(node) into ``.grad`` of every node ``self``
-        depends on, walking the tape from the latest node to the earliest.
+        """Set ``self.grad = 1`` and d(self)/d(node) as ``.grad`` of every node ``self`` depends
+        on, walking the tape from the latest node to the earliest. Leaves (Values made by the
+        user) accumulate over calls, as in micrograd; intermediate nodes start from zero.
 
         With ``create_graph=True`` the gradients are themselves Values recorded on the tape, so
         they can be differentiated again.
@@ -119,7 +120,8 @@ class Value:
 
 
 def _reverse_tape(root: Value) -> list:
-    """The recorded nodes ``root`` depends on, latest tape stamp first (each once).
+    """The recorded nodes ``root`` depends on, latest tape stamp first (each once), with their
+    gradients reset to zero.
 
     The same walk as ``autodiff.tape.reverse_tape``, unrolled for nodes of at most two
     arguments: it is the inner loop of scalar mode.
@@ -132,6 +134,7 @@ def _reverse_tape(root: Value) -> list:
         node = pop()
         if node._prim is None:
             continue
+        node.grad = 0.0  # an intermediate's gradient belongs to this backward pass alone
         keep(node)
         a, b = node._a, node._b
         if type(a) is Value and id(a) not in seen:
