@@ -162,10 +162,12 @@ class Evaluator:
 def choose_eval_dtype(f: Callable, structure: Structure, x0: np.ndarray, f0: float):
     """float64 for the reference when ``f`` really computes in float64 at a float32 point.
 
-    A float32 ``x`` is tried in float64: if ``f`` accepts it and answers a tiny move (1e-10 of
-    the entries' size, below float32's resolution) the way a smooth float64 function does —
-    twice the move, twice the change — differences are taken in float64. Otherwise (``f``
-    rejects float64, or rounds to float32 inside) they are taken in float32, with float32 steps.
+    A float32 ``x`` is tried in float64. If ``f`` accepts it, its derivative along a random
+    direction is taken twice: by central differences with a float64-sized step (eps64^(1/3))
+    and by Richardson extrapolation with a float32-sized step (eps32^(1/4)). A function that
+    computes in float64 gives the same number both ways (to ~1e-6); one that rounds to float32
+    somewhere inside is off by ~eps32/h with the small step. Only when they agree are the
+    differences taken in float64; otherwise in float32, with float32 steps.
     """
     if structure.input_dtype == np.float64:
         return np.dtype(np.float64)
@@ -173,13 +175,25 @@ def choose_eval_dtype(f: Callable, structure: Structure, x0: np.ndarray, f0: flo
         ev = Evaluator(f, structure, np.float64)
         base = ev(x0)
         direction = np.random.default_rng(0).standard_normal(x0.size) * np.maximum(np.abs(x0), 1.0)
-        d1 = ev(x0 + 1e-10 * direction) - base
-        d2 = ev(x0 + 2e-10 * direction) - base
+        fine, _, _, _ = _differences(
+            lambda t: ev(x0 + t * direction),
+            base,
+            np.finfo(np.float64).eps ** (1 / 3),
+            "central",
+            np.finfo(np.float64).eps,
+        )
+        coarse, _, _, _ = _differences(
+            lambda t: ev(x0 + t * direction),
+            base,
+            np.finfo(np.float32).eps ** (1 / 4),
+            "richardson",
+            np.finfo(np.float64).eps,
+        )
     except Exception:  # noqa: BLE001 - any refusal of float64 input means: stay in float32
         return np.dtype(np.float32)
     if not (np.isfinite(base) and abs(base - f0) <= 1e-5 * max(abs(f0), 1e-30)):
         return np.dtype(np.float32)
-    if d1 != 0 and abs(d2 - 2 * d1) <= 1e-3 * abs(d2):
+    if abs(fine - coarse) <= 1e-6 * max(abs(fine), abs(coarse)) + 1e-12 * max(abs(base), 1e-300):
         return np.dtype(np.float64)
     return np.dtype(np.float32)
 

@@ -162,12 +162,11 @@ def taylor_remainders(f, grad, x: dict, direction: dict | None = None, hs=None, 
         moved = {k: xs[k] + h * vs[k] for k in xs}
         rem.append(abs(float(call(moved)) - f0 - h * gv))
     rem = np.array(rem)
-    good = rem > 0
-    slope = (
-        float(np.polyfit(np.log(hs[good]), np.log(rem[good]), 1)[0])
-        if good.sum() > 1
-        else float("nan")
-    )
+    small = np.argsort(hs)[:5]  # the slope is an asymptote: fit the five smallest steps
+    small = small[rem[small] > 0]
+    slope = float("nan")
+    if small.size > 1:
+        slope = float(np.polyfit(np.log(hs[small]), np.log(rem[small]), 1)[0])
     return {"h": hs, "remainder": rem, "slope": slope}
 
 
