@@ -143,8 +143,10 @@ def _logsumexp_fwd(a, axis=None, keepdims=False):
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+# d logsumexp(a)/da = softmax(a), computed from a - max(a) rather than as exp(a - ans): when
+# the max is large, ans = max + log(sum) has lost the low digits that exp(a - ans) would need
 defvjp(_logsumexp_fwd, lambda g, ans, a, axis=None, keepdims=False: _expand(
-    g, _shape(a), axis, keepdims) * exp(a - _expand(ans, _shape(a), axis, keepdims)))  # fmt: skip
+    g, _shape(a), axis, keepdims) * softmax(a, axis))  # fmt: skip
 
 
 @primitive(T, "softmax")

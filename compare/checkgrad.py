@@ -1,4 +1,4 @@
-"""check_grad: does a gradient formula agree with finite differences, and if not, how is it wrong?"""
+"""check_grad: does a gradient formula agree with finite differences, and how is it wrong?"""
 
 from __future__ import annotations
 

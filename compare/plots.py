@@ -75,7 +75,7 @@ def plot_param_errors(comparison, path) -> str:
         ax.set_xticks(np.arange(len(params)) + width * (len(impls) - 1) / 2)
         ax.set_xticklabels(params)
         ax.set_title(f"against {ref}")
-        ax.set_ylabel("max |g - ref| / max |ref|")
+        ax.set_ylabel("max |g - ref| / max |ref| (whole gradient)")
     axes[0][0].legend(fontsize=8)
     fig.suptitle("gradient error per parameter")
     return _save(fig, path)

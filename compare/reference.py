@@ -43,10 +43,16 @@ def _ag_logsumexp(z):
     return top + anp.log(anp.sum(anp.exp(z - top), axis=0, keepdims=True))
 
 
+def _ag_sigmoid(z):
+    return anp.exp(-anp.logaddexp(0.0, -z))  # exp(-softplus(-z)): stable both ways
+
+
 AUTOGRAD_OPS = SimpleNamespace(
     name="autograd",
-    sigmoid=lambda z: anp.exp(-anp.logaddexp(0.0, -z)),  # exp(-softplus(-z)), stable both ways
-    tanh=anp.tanh,
+    sigmoid=_ag_sigmoid,
+    # tanh(z) = 2 sigmoid(2z) - 1: autograd's own tanh VJP divides by cosh(z)^2, which
+    # overflows (with a warning) for |z| > 355
+    tanh=lambda z: 2.0 * _ag_sigmoid(2.0 * z) - 1.0,
     relu=lambda z: anp.where(z > 0, z, 0.0),  # derivative 0 at 0, as everywhere in backproof
     linear=lambda z: z,
     softmax=lambda z: anp.exp(z - _ag_logsumexp(z)),
