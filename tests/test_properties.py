@@ -1,9 +1,9 @@
 """Property-based tests: random specs, shapes, pairings and data (hypothesis)."""
 
 import numpy as np
+from conftest import PAIRINGS, max_rel
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from conftest import PAIRINGS, max_rel
 
 import autodiff
 import manual
