@@ -20,7 +20,7 @@ from .registry import defvjp, primitive
 from .tensor import Tensor, apply
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "power", "matmul",
+    "add", "sub", "mul", "div", "neg", "power", "matmul", "affine",
     "exp", "log", "tanh", "sigmoid", "relu", "softplus",
     "sum", "mean", "max", "logsumexp", "softmax",
     "reshape", "transpose", "getitem", "broadcast_to", "where", "maximum",
@@ -87,11 +87,44 @@ def _swap_last(ndim: int) -> tuple:
 
 _matmul = defvjp(primitive(T, "matmul")(np.matmul), _matmul_vjp_a, _matmul_vjp_b)
 
+# a layer's pre-activation W @ A + b in one node (and one new array), like PyTorch's addmm
+_affine = defvjp(
+    primitive(T, "affine")(kernels.affine),
+    lambda g, ans, W, A, b: _matmul_vjp_a(g, ans, W, A),
+    lambda g, ans, W, A, b: _matmul_vjp_b(g, ans, W, A),
+    lambda g, ans, W, A, b: g,  # the tape sums g over the columns b was broadcast to
+)
+
 # -- elementwise functions -------------------------------------------------------------------
 _exp = defvjp(primitive(T, "exp")(np.exp), lambda g, ans, a: g * ans)
 _log = defvjp(primitive(T, "log")(np.log), lambda g, ans, a: g / a)
-_tanh = defvjp(primitive(T, "tanh")(kernels.tanh), lambda g, ans, a: g * (1 - ans * ans))
-_sigmoid = defvjp(primitive(T, "sigmoid")(kernels.sigmoid), lambda g, ans, a: g * (ans * (1 - ans)))
+
+
+def _tanh_vjp(g, ans, a):
+    """d tanh(a)/da = 1 - tanh(a)^2, from the output."""
+    if type(g) is np.ndarray and type(ans) is np.ndarray:  # one new array, not three
+        out = np.square(ans)
+        np.subtract(1, out, out=out)
+        out *= g
+        return out
+    return g * (1 - ans * ans)
+
+
+def _sigmoid_vjp(g, ans, a):
+    """d sigmoid(a)/da = s (1 - s), from the output s."""
+    if type(g) is np.ndarray and type(ans) is np.ndarray:  # one new array, not three
+        out = np.subtract(1, ans)
+        out *= ans
+        out *= g
+        return out
+    return g * (ans * (1 - ans))
+
+
+# On raw arrays (an ordinary backward pass) the two VJPs above build their result in one new
+# array: allocating fresh arrays, not arithmetic, is what elementwise steps cost most here. On
+# tensors (create_graph=True) they record the same products as differentiable operations.
+_tanh = defvjp(primitive(T, "tanh")(kernels.tanh), _tanh_vjp)
+_sigmoid = defvjp(primitive(T, "sigmoid")(kernels.sigmoid), _sigmoid_vjp)
 _relu = defvjp(primitive(T, "relu")(kernels.relu), lambda g, ans, a: g * (_data(a) > 0))
 _softplus = defvjp(
     primitive(T, "softplus")(kernels.softplus),
@@ -249,6 +282,11 @@ def power(a, p):
 
 def matmul(a, b):
     return apply(_matmul, a, b)
+
+
+def affine(W, A, b):
+    """W @ A + b (b broadcast over the columns)."""
+    return apply(_affine, W, A, b)
 
 
 def exp(a):

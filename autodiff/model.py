@@ -22,6 +22,7 @@ __all__ = ["TENSOR_OPS", "VALUE_OPS", "ENGINES", "loss_and_grads", "train"]
 
 TENSOR_OPS = SimpleNamespace(
     name="autodiff.tensor",
+    affine=F.affine,
     sigmoid=F.sigmoid,
     tanh=F.tanh,
     relu=F.relu,
@@ -50,6 +51,7 @@ _value_log = _elementwise("log")
 
 VALUE_OPS = SimpleNamespace(
     name="autodiff.value",
+    affine=lambda W, A, b: W @ A + b,
     sigmoid=_elementwise("sigmoid"),
     tanh=_elementwise("tanh"),
     relu=_elementwise("relu"),

@@ -49,6 +49,7 @@ def _ag_sigmoid(z):
 
 AUTOGRAD_OPS = SimpleNamespace(
     name="autograd",
+    affine=lambda W, A, b: anp.matmul(W, A) + b,
     sigmoid=_ag_sigmoid,
     # tanh(z) = 2 sigmoid(2z) - 1: autograd's own tanh VJP divides by cosh(z)^2, which
     # overflows (with a warning) for |z| > 355
@@ -92,6 +93,7 @@ def _c_logsumexp(z):
 
 COMPLEX_OPS = SimpleNamespace(
     name="complex-safe numpy",
+    affine=lambda W, A, b: W @ A + b,
     sigmoid=lambda z: _split(
         z, lambda p: 1 / (1 + np.exp(-p)), lambda q: np.exp(q) / (1 + np.exp(q))
     ),

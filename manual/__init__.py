@@ -17,7 +17,7 @@ from .article import (
     train_article,
     update_parameters,
 )
-from .general import activation_backward, loss_and_grads, output_delta, train
+from .general import activation_backward, forward_in_place, loss_and_grads, output_delta, train
 
 __all__ = [
     "init_params",
@@ -32,5 +32,6 @@ __all__ = [
     "train_article",
     "activation_backward",
     "output_delta",
+    "forward_in_place",
     "loss_and_grads",
 ]

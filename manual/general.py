@@ -14,10 +14,11 @@ and at the top (``output_delta``), with the 1/m of the mean:
     ce + softmax:   dZ_L = (A_L - Y) / m     (each column of Y sums to 1)
     mse + any g:    dA_L = (A_L - Y) / m,  dZ_L = activation_backward(g, dA_L, A_L)
 
-``docs/derivations.md`` derives each of these. This module reuses the arrays of the forward pass
-and works in place where the forward values are no longer needed, so that it is the floor the
-autodiff engine is measured against; ``manual.article`` is the same calculus in the article's
-readable form, for the sigmoid/bce network.
+``docs/derivations.md`` derives each of these. This module is the fast form: its forward
+(``forward_in_place``) and backward make one new array per layer each way and work in place where
+the forward values are no longer needed, so that it is the floor the autodiff engine is measured
+against. ``network.forward`` is the readable reference for the forward pass and
+``manual.article`` for the backward (the article's form, for the sigmoid/bce network).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import numpy as np
 
 import network
 from network import NetworkSpec
+from network import ops as kernels
 
-__all__ = ["activation_backward", "output_delta", "loss_and_grads", "train"]
+__all__ = ["activation_backward", "output_delta", "forward_in_place", "loss_and_grads", "train"]
 
 
 def activation_backward(name: str, dA: np.ndarray, A: np.ndarray, *, overwrite: bool = False):
@@ -74,6 +76,26 @@ def output_delta(spec: NetworkSpec, A_L: np.ndarray, Y: np.ndarray) -> np.ndarra
     return delta
 
 
+def forward_in_place(spec: NetworkSpec, params, X):
+    """``network.forward``'s composition, computed with one new array per layer.
+
+    ``Z_l = W_l A_{l-1}`` is written into a new array, ``+ b_l`` and the activation are applied
+    in place (backprop below the output needs only A_l, never Z_l); the output layer keeps
+    both Z_L (the bce and ce costs are computed from the logits) and A_L. Returns ``(Z_L, As)``
+    with ``As[0] = X``. The numbers are bit for bit those of ``network.forward``.
+    """
+    As = [X]
+    L = spec.n_layers
+    for l in range(1, L + 1):
+        Z = kernels.affine(params[f"W{l}"], As[-1], params[f"b{l}"])
+        activation = getattr(kernels, spec.activations[l - 1])
+        if l < L:
+            As.append(activation(Z, out=Z) if spec.activations[l - 1] != "linear" else Z)
+        else:
+            As.append(activation(Z))
+    return Z, As
+
+
 def loss_and_grads(spec: NetworkSpec, params, X, Y, *, check: bool = True):
     """``(J, grads)``: the cost as a float and dJ/dp for every parameter, keyed like ``params``,
     with the same shapes and dtype.
@@ -86,8 +108,8 @@ def loss_and_grads(spec: NetworkSpec, params, X, Y, *, check: bool = True):
         params = network.check_params(spec, params)
         X, Y = network.check_data(spec, X, Y)
     L = spec.n_layers
-    Zs, As = network.forward(spec, params, X)
-    J = float(network.loss_from_output(spec, Zs[L], As[L], Y))
+    Z_L, As = forward_in_place(spec, params, X)
+    J = float(network.loss_from_output(spec, Z_L, As[L], Y))
 
     grads = {}
     dZ = output_delta(spec, As[L], Y)

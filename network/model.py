@@ -46,7 +46,8 @@ def init_params(spec: NetworkSpec) -> dict[str, np.ndarray]:
 
 
 def forward(spec: NetworkSpec, params, X, ops=NUMPY_OPS, *, output: bool = True, start: int = 1):
-    """Run the layers: returns ``(Zs, As)`` with ``Zs[l] = W_l @ A_{l-1} + b_l`` for l = 1..L and
+    """Run the layers: returns ``(Zs, As)`` with ``Zs[l] = W_l @ A_{l-1} + b_l`` (``ops.affine``) for
+    l = 1..L and
     ``As[l] = g_l(Z_l)`` for l = 0..L (``As[0] = X``; ``Zs[0]`` is None).
 
     With ``output=False`` the last activation is not applied (``As[L]`` is None): the bce and
@@ -58,7 +59,7 @@ def forward(spec: NetworkSpec, params, X, ops=NUMPY_OPS, *, output: bool = True,
     A = X
     L = spec.n_layers
     for l in range(start, L + 1):
-        Z = params[f"W{l}"] @ A + params[f"b{l}"]
+        Z = ops.affine(params[f"W{l}"], A, params[f"b{l}"])
         A = getattr(ops, spec.activations[l - 1])(Z) if (l < L or output) else None
         Zs.append(Z)
         As.append(A)

@@ -319,11 +319,11 @@ def test_no_grad_detach_and_plain_inputs_record_nothing():
 
 def test_the_data_costs_no_backward_work(monkeypatch):
     calls = []
-    vjp_a, vjp_b = F._matmul.vjps
-    monkeypatch.setattr(F._matmul, "vjps", (vjp_a, lambda *a: calls.append(1) or vjp_b(*a)))
+    vjp_W, vjp_A, vjp_b = F._affine.vjps
+    monkeypatch.setattr(F._affine, "vjps", (vjp_W, lambda *a: calls.append(1) or vjp_A(*a), vjp_b))
     spec, params, X, Y = make_problem("sigmoid", "sigmoid", "bce", dims=[3, 4, 1])
     autodiff.loss_and_grads(spec, params, X, Y)
-    assert len(calls) == 1  # W2 @ A1 needs dA1; W1 @ X never computes dX
+    assert len(calls) == 1  # W2 A1 + b2 needs dA1; W1 X + b1 never computes dX
 
 
 def test_backward_twice_through_a_released_graph_raises():

@@ -188,3 +188,12 @@ def test_erratum_9_one_layer_backward_computes_the_sigmoid_once(monkeypatch):
     Z = np.zeros((2, 3))
     manual.one_layer_backward(np.ones((2, 3)), ((np.ones((4, 3)), np.ones((2, 4)), Z[:, :1]), Z))
     assert len(calls) == 1
+
+
+def test_the_in_place_forward_is_bit_identical_to_the_reference(pairing):
+    spec, params, X, Y = make_problem(*pairing)
+    Zs, As = network.forward(spec, params, X)
+    Z_L, As_fast = manual.forward_in_place(spec, params, X)
+    assert np.array_equal(Z_L, Zs[-1])
+    for a, b in zip(As, As_fast):
+        assert np.array_equal(a, b)
