@@ -80,6 +80,15 @@ def torch_step(spec, params, X, Y):
     return step
 
 
+def step_functions(spec, params, X, Y) -> dict:
+    """One full-batch (loss, gradient) step of each implementation, inputs checked once."""
+    return {
+        "manual": lambda: manual.loss_and_grads(spec, params, X, Y, check=False),
+        "tensor": lambda: autodiff.loss_and_grads(spec, params, X, Y, check=False),
+        "autograd": lambda: reference.loss_and_grads(spec, params, X, Y, check=False),
+    }
+
+
 def time_side_by_side(fns: dict, rounds: int, inner: int = 1) -> dict:
     """Median seconds per call of each function, taking turns round by round."""
     times = {k: [] for k in fns}
@@ -211,11 +220,7 @@ def main(argv=None) -> int:
     table = {}
     for name in args.configs:
         spec, params, X, Y = problem(name)
-        fns = {
-            "manual": lambda: manual.loss_and_grads(spec, params, X, Y, check=False),
-            "tensor": lambda: autodiff.loss_and_grads(spec, params, X, Y, check=False),
-            "autograd": lambda: reference.loss_and_grads(spec, params, X, Y, check=False),
-        }
+        fns = step_functions(spec, params, X, Y)
         step = torch_step(spec, params, X, Y)
         if step is not None:
             fns["torch"] = step
@@ -250,7 +255,10 @@ def main(argv=None) -> int:
 
     nodes, ours = mlp_nodes_per_second(autodiff.Value)
     results["value_nodes_per_second"] = ours
-    line = f"\nValue: {ours:,.0f} nodes/s ({nodes} nodes, forward + backward, gc on; target >= 1,000,000)"
+    line = (
+        f"\nValue: {ours:,.0f} nodes/s ({nodes} nodes, forward + backward, gc on; "
+        "target >= 1,000,000)"
+    )
     try:
         from micrograd.engine import Value as MicroValue
 
