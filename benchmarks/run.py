@@ -119,7 +119,7 @@ def _timed(f) -> float:
 
 
 def gemm_flops(spec, m: int) -> float:
-    """Matrix-multiply flops of one step: Z_l = W_l A (every l), dW_l (every l), dA_{l-1} (l > 1)."""
+    """Matrix-multiply flops of one step: Z_l = W_l A and dW_l for every l, dA_{l-1} for l > 1."""
     dims = spec.layer_dims
     per = [2 * dims[l] * dims[l - 1] * m for l in range(1, len(dims))]
     return 2 * sum(per) + sum(per[1:])

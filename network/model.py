@@ -46,9 +46,8 @@ def init_params(spec: NetworkSpec) -> dict[str, np.ndarray]:
 
 
 def forward(spec: NetworkSpec, params, X, ops=NUMPY_OPS, *, output: bool = True, start: int = 1):
-    """Run the layers: returns ``(Zs, As)`` with ``Zs[l] = W_l @ A_{l-1} + b_l`` (``ops.affine``) for
-    l = 1..L and
-    ``As[l] = g_l(Z_l)`` for l = 0..L (``As[0] = X``; ``Zs[0]`` is None).
+    """Run the layers: returns ``(Zs, As)`` with ``Zs[l] = W_l @ A_{l-1} + b_l`` (``ops.affine``)
+    for l = 1..L and ``As[l] = g_l(Z_l)`` for l = 0..L (``As[0] = X``; ``Zs[0]`` is None).
 
     With ``output=False`` the last activation is not applied (``As[L]`` is None): the bce and
     ce costs are computed from the logits Z_L directly, which is both cheaper and stable.
