@@ -16,7 +16,7 @@ import numpy as np
 from network import ops as kernels
 
 from .registry import TENSOR_PRIMITIVES as T
-from .registry import defvjp, primitive
+from .registry import definplace, defvjp, primitive
 from .tensor import Tensor, apply
 
 __all__ = [
@@ -65,6 +65,8 @@ defvjp(
 
 def _matmul_vjp_a(g, ans, a, b):
     """d(a @ b)/da contracted with g: g @ b^T (outer products for 1-D operands)."""
+    if type(g) is np.ndarray and type(b) is np.ndarray and g.ndim == b.ndim == 2:
+        return g @ b.T  # the common case, without the dual functions' dispatch
     if _data(b).ndim == 1:
         return g[..., None] * b if _data(a).ndim > 1 else g * b
     if _data(a).ndim == 1:
@@ -74,6 +76,8 @@ def _matmul_vjp_a(g, ans, a, b):
 
 def _matmul_vjp_b(g, ans, a, b):
     """d(a @ b)/db contracted with g: a^T @ g (outer products for 1-D operands)."""
+    if type(g) is np.ndarray and type(a) is np.ndarray and g.ndim == a.ndim == 2:
+        return a.T @ g
     if _data(a).ndim == 1:
         return a[:, None] * g[..., None, :] if _data(b).ndim > 1 else g * a
     if _data(b).ndim == 1:
@@ -100,32 +104,55 @@ _exp = defvjp(primitive(T, "exp")(np.exp), lambda g, ans, a: g * ans)
 _log = defvjp(primitive(T, "log")(np.log), lambda g, ans, a: g / a)
 
 
+def _sigmoid_vjp(g, ans, a):
+    """d sigmoid(a)/da = s (1 - s), from the output s: (g s)(1 - s)."""
+    return g * ans * (1 - ans)
+
+
 def _tanh_vjp(g, ans, a):
-    """d tanh(a)/da = 1 - tanh(a)^2, from the output."""
-    if type(g) is np.ndarray and type(ans) is np.ndarray:  # one new array, not three
-        out = np.square(ans)
-        np.subtract(1, out, out=out)
-        out *= g
-        return out
+    """d tanh(a)/da = 1 - tanh(a)^2, from the output t: g (1 - t^2)."""
     return g * (1 - ans * ans)
 
 
-def _sigmoid_vjp(g, ans, a):
-    """d sigmoid(a)/da = s (1 - s), from the output s."""
-    if type(g) is np.ndarray and type(ans) is np.ndarray:  # one new array, not three
-        out = np.subtract(1, ans)
-        out *= ans
-        out *= g
-        return out
-    return g * (ans * (1 - ans))
+def _relu_vjp(g, ans, a):
+    """d relu(a)/da = 1 where a > 0, else 0 (also at 0)."""
+    return g * (_data(a) > 0)
 
 
-# On raw arrays (an ordinary backward pass) the two VJPs above build their result in one new
-# array: allocating fresh arrays, not arithmetic, is what elementwise steps cost most here. On
-# tensors (create_graph=True) they record the same products as differentiable operations.
-_tanh = defvjp(primitive(T, "tanh")(kernels.tanh), _tanh_vjp)
+# The same products in the same order, so bit for bit the same numbers, built in the incoming
+# gradient and with the forward output as scratch space when the tape lends them (see
+# ``autodiff.tensor.backpropagate``): on this machine a fresh array's first touch costs more than
+# the arithmetic done on it.
+def _sigmoid_vjp_inplace(g, ans, a, g_owned, ans_owned):
+    if not g_owned:
+        return _sigmoid_vjp(g, ans, a)
+    g *= ans
+    g *= np.subtract(1, ans, out=ans) if ans_owned else 1 - ans
+    return g
+
+
+def _tanh_vjp_inplace(g, ans, a, g_owned, ans_owned):
+    if not g_owned:
+        return _tanh_vjp(g, ans, a)
+    if ans_owned:
+        g *= np.subtract(1, np.multiply(ans, ans, out=ans), out=ans)
+    else:
+        g *= 1 - ans * ans
+    return g
+
+
+def _relu_vjp_inplace(g, ans, a, g_owned, ans_owned):
+    if not g_owned:
+        return _relu_vjp(g, ans, a)
+    return np.multiply(g, a > 0, out=g)
+
+
 _sigmoid = defvjp(primitive(T, "sigmoid")(kernels.sigmoid), _sigmoid_vjp)
-_relu = defvjp(primitive(T, "relu")(kernels.relu), lambda g, ans, a: g * (_data(a) > 0))
+_tanh = defvjp(primitive(T, "tanh")(kernels.tanh), _tanh_vjp)
+_relu = defvjp(primitive(T, "relu")(kernels.relu), _relu_vjp)
+definplace(_sigmoid, _sigmoid_vjp_inplace)
+definplace(_tanh, _tanh_vjp_inplace)
+definplace(_relu, _relu_vjp_inplace)
 _softplus = defvjp(
     primitive(T, "softplus")(kernels.softplus),
     lambda g, ans, a: g * sigmoid(a),  # d log(1 + e^a)/da = sigmoid(a)
@@ -148,8 +175,14 @@ def _sum_fwd(a, axis=None, keepdims=False):
     return np.sum(a, axis=axis, keepdims=keepdims)
 
 
-defvjp(_sum_fwd, lambda g, ans, a, axis=None, keepdims=False: broadcast_to(
-    _expand(g, _shape(a), axis, keepdims), _shape(a)))  # fmt: skip
+def _sum_vjp(g, ans, a, axis=None, keepdims=False):
+    """Every entry of a receives g: g, with the summed axes restored, broadcast to a's shape."""
+    if axis is None and type(g) is not Tensor:
+        return np.broadcast_to(g, _shape(a))  # a full sum: g is a scalar
+    return broadcast_to(_expand(g, _shape(a), axis, keepdims), _shape(a))
+
+
+defvjp(_sum_fwd, _sum_vjp)
 
 
 @primitive(T, "max")

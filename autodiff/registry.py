@@ -17,18 +17,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["Primitive", "TENSOR_PRIMITIVES", "SCALAR_PRIMITIVES", "primitive", "defvjp"]
+__all__ = [
+    "Primitive",
+    "TENSOR_PRIMITIVES",
+    "SCALAR_PRIMITIVES",
+    "primitive",
+    "defvjp",
+    "definplace",
+]
 
 
 class Primitive:
     """A differentiable operation: ``forward(*args, **kwargs)`` and one VJP per argument."""
 
-    __slots__ = ("name", "forward", "vjps")
+    __slots__ = ("name", "forward", "vjps", "inplace_vjp")
 
     def __init__(self, name: str, forward: Callable):
         self.name = name
         self.forward = forward
         self.vjps: tuple[Callable | None, ...] = ()
+        self.inplace_vjp: Callable | None = None
 
     def __repr__(self) -> str:
         return f"<primitive {self.name}>"
@@ -55,4 +63,14 @@ def primitive(table: dict, name: str | None = None):
 def defvjp(prim: Primitive, *vjps: Callable | None) -> Primitive:
     """Give ``prim`` one VJP per positional argument (None: that argument is not differentiable)."""
     prim.vjps = vjps
+    return prim
+
+
+def definplace(prim: Primitive, vjp: Callable) -> Primitive:
+    """Give a one-argument elementwise ``prim`` a VJP that may work in place:
+    ``vjp(g, ans, a, g_owned, ans_owned)`` may overwrite ``g`` when ``g_owned`` and use ``ans``
+    as scratch space when ``ans_owned``. The tape calls it only in an ordinary backward pass
+    that releases the graph, and says what is owned: arrays nothing but the backward pass refers
+    to. It must give bit for bit the numbers of the ordinary VJP, only with fewer new arrays."""
+    prim.inplace_vjp = vjp
     return prim

@@ -8,6 +8,8 @@ from this tensor. Operations on tensors are primitives (``autodiff.functions``) 
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .registry import Primitive
@@ -185,11 +187,34 @@ def apply(prim: Primitive, *args, **kw):
     return t
 
 
+def _one_local_reference() -> int:
+    """What ``sys.getrefcount`` says of an array held by one local variable and nothing else."""
+    probe = np.empty(1)
+    return sys.getrefcount(probe)
+
+
+_ALONE = _one_local_reference()
+
+
+def _owned(arr, holders: int = 0) -> bool:
+    """True when ``arr`` is a writeable ndarray with its own memory that nothing refers to but
+    the caller's one local variable and ``holders`` known others (so it may be overwritten)."""
+    return (
+        type(arr) is np.ndarray
+        and arr.base is None
+        and arr.flags.writeable
+        and sys.getrefcount(arr) == _ALONE + 1 + holders  # + 1: this function's own argument
+    )
+
+
 def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict:
     """Walk the tape back from ``root`` with dJ/d(root) = ``seed``; return {leaf: dJ/d(leaf)}.
 
     Gradients of intermediate nodes live in a dict only while they are needed. Each node's
     VJPs run on raw arrays, or on tensors (recording a new graph) when ``create_graph``.
+    When the graph is being released, a primitive's in-place VJP (``definplace``) may build its
+    result in the incoming gradient and the node's own output, if nothing else refers to them:
+    fresh arrays cost more than arithmetic here (their pages are touched for the first time).
     """
     nodes, leaves = reverse_tape(root, Tensor)
     grads = {id(root): seed}
@@ -208,13 +233,24 @@ def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict
         else:
             values, ans = [a.data if type(a) is Tensor else a for a in args], node.data
         kw = node._kw
+        inplace = node._prim.inplace_vjp if release and not create_graph else None
         for i, a in enumerate(args):
             if type(a) is Tensor and a.requires_grad:
-                ga = node._prim.vjps[i](g, ans, *values, **kw)
-                ga = sum_to_shape(ga, a.data.shape)
+                if inplace is not None:
+                    # g is held by the local alone; ans by the local and the node; the node by
+                    # the local and the tape list (whoever else holds it may still read ans).
+                    # Asked before the call, whose argument tuple would hold them too.
+                    g_owned = _owned(g)
+                    ans_owned = _owned(ans, 1) and sys.getrefcount(node) == _ALONE + 1
+                    ga = inplace(g, ans, *values, g_owned=g_owned, ans_owned=ans_owned)
+                else:
+                    ga = node._prim.vjps[i](g, ans, *values, **kw)
+                if ga.shape != a.data.shape:
+                    ga = sum_to_shape(ga, a.data.shape)
                 key = id(a)
                 prev = grads.get(key)
                 grads[key] = ga if prev is None else prev + ga
+                ga = prev = None  # the dict is now the gradient's only holder
         if release:
             node._prim, node._args, node._kw = RELEASED, (), None
     return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}
