@@ -26,6 +26,14 @@ import random
 import sys
 import time
 
+# This machine's image sets OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE) for old OpenBLAS builds that
+# misbehave on its processor; with a current NumPy they only force slower kernels. For this one
+# command they are dropped before NumPy loads OpenBLAS (--keep-openblas-env keeps them); the
+# tests and CI keep them.
+if "--keep-openblas-env" not in sys.argv:
+    for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        os.environ.pop(_var, None)
+
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -81,6 +89,34 @@ def torch_step(spec, params, X, Y):
         return float(J.detach())
 
     return step
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def _blas_kernel() -> str:
+    """Which BLAS and which kernel set NumPy runs (threadpoolctl, when installed)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (pip install threadpoolctl to see)"
+    info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return (
+        ", ".join(
+            f"{i['internal_api']} {i.get('version')} {i.get('architecture')} "
+            f"{i['num_threads']} threads"
+            for i in info
+        )
+        or "unknown"
+    )
 
 
 def step_functions(spec, params, X, Y) -> dict:
@@ -208,6 +244,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats; skip the full FD run")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--keep-openblas-env",
+        action="store_true",
+        help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as the environment sets them",
+    )
     parser.add_argument(
         "--configs",
         default=",".join(CONFIGS),
