@@ -7,11 +7,12 @@
 
 For configs A-D (float64, a sigmoid network with binary cross-entropy, one full-batch
 ``loss_and_grads``), the median time of each implementation is printed as a ratio to the
-hand-derived NumPy step (``manual``), the implementations taking turns round by round so that
-drifts of the machine hit them all alike. Then: manual's GEMM throughput at D as a fraction of
-the float64 matrix-multiply peak measured here; ``Value`` nodes per second on an MLP(2,[16,16,1])
-over 100 points with squared error, beside micrograd's when it is installed; and the time of
-``check_grad`` with default settings and of a full element-wise ``compare_network`` on config C.
+hand-derived NumPy step (``manual``), the implementations taking turns round by round (in short
+warmed-up blocks) so that drifts of the machine hit them all alike. Then: manual's GEMM
+throughput at D as a fraction of the float64 matrix-multiply peak measured here; ``Value``
+nodes per second on an MLP(2,[16,16,1]) over 100 points with squared error, beside micrograd's
+when it is installed; and the time of ``check_grad`` with default settings and of a full
+element-wise ``compare_network`` on config C.
 PyTorch is timed when it is installed (``pip install torch==2.13.0``); it is never a dependency.
 """
 
@@ -128,23 +129,11 @@ def step_functions(spec, params, X, Y) -> dict:
     }
 
 
-def time_side_by_side(fns: dict, rounds: int, inner: int = 1) -> dict:
-    """Median seconds per call of each function, taking turns round by round."""
-    times = {k: [] for k in fns}
-    for f in fns.values():  # warm up
-        f()
-    for _ in range(rounds):
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                f()
-            times[k].append((time.perf_counter() - t0) / inner)
-    return {k: float(np.median(v)) for k, v in times.items()}
-
-
 def time_in_blocks(fns: dict, rounds: int, inner: int = 1, warm: int = 2) -> dict:
-    """Median seconds per call, each function timed ``inner`` times in a row per round after
-    ``warm`` untimed calls, so that threads the previous block left spinning have settled."""
+    """Median seconds per call. Round by round the functions take turns; each is timed over
+    ``inner`` calls in a row after ``warm`` untimed ones, so that it is measured in its steady
+    state (a training loop repeats the same step) and threads or memory the previous block left
+    behind (PyTorch's OpenMP threads keep spinning after each call) have settled."""
     times = {k: [] for k in fns}
     for _ in range(rounds):
         for k, f in fns.items():
@@ -260,7 +249,8 @@ def main(argv=None) -> int:
             "python": platform.python_version(),
             "numpy": np.__version__,
             "cpu_count": os.cpu_count(),
-            "processor": platform.machine(),
+            "processor": _cpu_name(),
+            "blas": _blas_kernel(),
             "platform": platform.platform(),
         }
     }
@@ -273,7 +263,7 @@ def main(argv=None) -> int:
     print(f"machine: {results['machine']}")
     print(f"garbage collector enabled: {gc.isenabled()}\n")
 
-    rounds = {"A": 300, "b": 300, "B": 150, "B'": 60, "C": 40, "D": 7}
+    rounds = {"A": 100, "b": 100, "B": 60, "B'": 30, "C": 20, "D": 5}
     header = (
         f"{'config':<8}{'dims':<22}{'m':>6}{'manual ms':>11}{'tensor':>9}{'target':>8}"
         f"{'autograd':>10}{'torch':>8}"
@@ -288,18 +278,14 @@ def main(argv=None) -> int:
     for name in names:
         spec, params, X, Y = problem(name)
         fns = step_functions(spec, params, X, Y)
-        r = max(3, rounds[name] // (5 if args.quick else 1))
-        inner = 10 if name in ("A", "b", "B") else 1
-        t = time_side_by_side(fns, r, inner)
-        row = {k: t[k] / t["manual"] for k in t}
-        row["manual_seconds"] = t["manual"]
         step = torch_step(spec, params, X, Y)
         if step is not None:
-            # PyTorch's OpenMP threads keep spinning for a while after each call and would slow
-            # whatever runs next, so it is timed in blocks against blocks of manual steps, each
-            # block after warm-up calls, rather than interleaved call by call
-            tt = time_in_blocks({"torch": step, "manual": fns["manual"]}, max(3, r // 3), inner * 3)
-            row["torch"] = tt["torch"] / tt["manual"]
+            fns["torch"] = step
+        r = max(3, rounds[name] // (5 if args.quick else 1))
+        inner = 10 if name in ("A", "b", "B") else 1
+        t = time_in_blocks(fns, r, inner)
+        row = {k: t[k] / t["manual"] for k in t}
+        row["manual_seconds"] = t["manual"]
         table[name] = row
         torch_txt = f"{row['torch']:>8.2f}" if "torch" in row else f"{'-':>8}"
         print(
