@@ -15,14 +15,10 @@ from network.validation import describe
 from .diagnosis import Diagnosis, diagnose
 from .numerical import (
     METHODS,
-    Evaluator,
+    Problem,
     Structure,
-    check_complex_safe,
-    choose_eval_dtype,
-    default_steps,
     directional_derivative,
     entry_derivatives,
-    scalar_output,
 )
 
 __all__ = [
@@ -287,22 +283,16 @@ def check_grad(
     if factors is not None and not isinstance(factors, Mapping):
         raise TypeError(f"factors must be a dict of name -> number, got {describe(factors)}")
     t0 = time.perf_counter()
-    structure = Structure(x)
-    x0 = structure.flatten(x)
-    f0 = scalar_output(f(structure.unflatten(x0)), "f")
-    if isinstance(f0, complex) or not np.isfinite(f0):
-        raise ValueError(f"f(x) must return a finite real number, got {f0!r}")
+    problem = Problem.build(f, x, method, step)
+    structure, x0, f0, ev, steps = (
+        problem.structure,
+        problem.x0,
+        problem.f0,
+        problem.ev,
+        problem.steps,
+    )
+    eval_dtype = ev.dtype
     analytic, notes = _analytic_arrays(grad_f(structure.unflatten(x0)), structure)
-
-    if method == "complex":
-        reason = check_complex_safe(f, structure, x0, f0)
-        if reason is not None:
-            raise ValueError(f"method 'complex' needs a complex-safe f: {reason}")
-        eval_dtype = np.dtype(np.float64)
-    else:
-        eval_dtype = choose_eval_dtype(f, structure, x0, f0)
-    ev = Evaluator(f, structure, eval_dtype)
-    steps = default_steps(x0, method, ev.eps, step)
     grad_dtype = max(
         (a.dtype for a in analytic if a is not None and a.dtype.kind == "f"),
         key=lambda d: np.finfo(d).eps,

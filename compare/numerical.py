@@ -25,7 +25,7 @@ import numpy as np
 
 from network.validation import describe
 
-__all__ = ["numerical_grad", "Structure", "scalar_output", "METHODS", "FDResult"]
+__all__ = ["numerical_grad", "Structure", "Problem", "scalar_output", "METHODS", "FDResult"]
 
 METHODS = ("central", "richardson", "complex")
 _STEP_POWER = {"central": 1 / 3, "richardson": 1 / 4}
@@ -330,6 +330,36 @@ def check_complex_safe(f: Callable, structure: Structure, x0: np.ndarray, f0: fl
     return None
 
 
+@dataclass
+class Problem:
+    """What every numerical derivative of ``f`` at ``x`` starts from: the structure of ``x``,
+    ``x`` flattened, ``f(x)``, an evaluator in the dtype chosen for the reference, and the
+    per-entry steps of ``method``."""
+
+    structure: Structure
+    x0: np.ndarray
+    f0: float
+    ev: Evaluator
+    steps: np.ndarray
+
+    @classmethod
+    def build(cls, f: Callable, x, method: str, step: float | None) -> Problem:
+        structure = Structure(x)
+        x0 = structure.flatten(x)
+        f0 = scalar_output(f(structure.unflatten(x0)), "f")
+        if isinstance(f0, complex) or not np.isfinite(f0):
+            raise ValueError(f"f(x) must be a finite real number, got {f0!r}")
+        if method == "complex":
+            reason = check_complex_safe(f, structure, x0, f0)
+            if reason is not None:
+                raise ValueError(f"method 'complex' needs a complex-safe f: {reason}")
+            dtype = np.dtype(np.float64)
+        else:
+            dtype = choose_eval_dtype(f, structure, x0, f0)
+        ev = Evaluator(f, structure, dtype)
+        return cls(structure, x0, f0, ev, default_steps(x0, method, ev.eps, step))
+
+
 def numerical_grad(
     f: Callable,
     x,
@@ -359,21 +389,11 @@ def numerical_grad(
             or not (np.isfinite(step) and step > 0)
         ):
             raise ValueError(f"step must be a positive finite number, got {step!r}")
-    structure = Structure(x)
-    x0 = structure.flatten(x)
-    f0 = scalar_output(f(structure.unflatten(x0)), "f")
-    if isinstance(f0, complex) or not np.isfinite(f0):
-        raise ValueError(f"f(x) must be a finite real number, got {f0!r}")
-    if method == "complex":
-        reason = check_complex_safe(f, structure, x0, f0)
-        if reason is not None:
-            raise ValueError(f"method 'complex' needs a complex-safe f: {reason}")
-        dtype = np.dtype(np.float64)
-    else:
-        dtype = choose_eval_dtype(f, structure, x0, f0)
-    ev = Evaluator(f, structure, dtype)
-    steps = default_steps(x0, method, ev.eps, step)
-    result = entry_derivatives(ev, x0, np.arange(x0.size), method, steps, f0)
+    problem = Problem.build(f, x, method, step)
+    structure, x0 = problem.structure, problem.x0
+    result = entry_derivatives(
+        problem.ev, x0, np.arange(x0.size), method, problem.steps, problem.f0
+    )
     grad = structure.unflatten(result.estimate, np.float64)
     if return_error:
         return grad, structure.unflatten(result.error, np.float64)
