@@ -176,7 +176,7 @@ def _load(args):
         else:
             X, y = network.load_data(args.data, label=args.label, m=args.m, seed=args.data_seed)
     except (ValueError, TypeError) as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(_cli_words(str(exc))) from None
     n_features = X.shape[0]
     dims = args.dims
     if dims is None:
@@ -197,16 +197,18 @@ def _load(args):
 
 
 def _cli_words(message: str) -> str:
-    """Library argument names in a message, as the options that set them."""
+    """A library message that starts with an argument's name, given the option that sets it."""
     for name, option in (
         ("layer_dims", "--dims"),
         ("activations", "--activations"),
         ("loss", "--loss"),
         ("init", "--init"),
         ("dtype", "--dtype"),
+        ("data", "--data"),
+        ("label", "--label"),
     ):
-        if message.startswith(name + " "):
-            return f"{option} ({name}){message[len(name) :]}"
+        if message.startswith((name + " ", name + ":")):
+            return option + message[len(name) :]
     return message
 
 

@@ -242,10 +242,16 @@ def load_data(source: str, *, label: str | None = None, m: int | None = None, se
     source = os.fspath(source)
     if source in DATASETS:
         return make_dataset(source, m=m, seed=seed)
-    if source.lower().endswith(".csv"):
-        return load_csv(source, label=label)
-    if source.lower().endswith(".npz"):
-        return load_npz(source)
+    if source.lower().endswith((".csv", ".npz")):
+        try:
+            if source.lower().endswith(".csv"):
+                return load_csv(source, label=label)
+            return load_npz(source)
+        except ValueError as exc:  # name the argument as this caller wrote it
+            message = str(exc)
+            raise ValueError(
+                "data" + message[4:] if message.startswith("path") else message
+            ) from None
     raise ValueError(
         f"data must be one of {sorted(DATASETS)} or a path ending in .csv or .npz, got {source!r}"
     )

@@ -97,6 +97,11 @@ class NetworkSpec:
             raise ValueError(
                 f"loss 'bce' needs a 'sigmoid' output layer, got activations ending in {out!r}"
             )
+        if self.loss == "ce" and dims[-1] < 2:
+            raise ValueError(
+                "layer_dims must end with 2 or more outputs (one per class) for loss 'ce', "
+                f"got {list(dims)}"
+            )
         if self.loss == "ce" and out != "softmax":
             raise ValueError(
                 f"loss 'ce' needs a 'softmax' output layer, got activations ending in {out!r}"

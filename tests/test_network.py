@@ -236,3 +236,13 @@ def test_accuracy_and_predict():
     Y = np.array([[1.0, 0.0, 0.0]])
     assert network.accuracy(spec, params, X, Y) == pytest.approx(2 / 3)
     assert network.predict(spec, params, X).shape == (1, 3)
+
+
+def test_ce_needs_one_output_per_class():
+    with pytest.raises(ValueError, match="layer_dims must end with 2 or more outputs"):
+        NetworkSpec([2, 4, 1], loss="ce")
+
+
+def test_load_data_names_the_data_argument(tmp_path):
+    with pytest.raises(ValueError, match=r"^data: no such file"):
+        network.load_data(str(tmp_path / "missing.csv"))
