@@ -11,7 +11,7 @@ import network
 from compare import reference
 
 SETTINGS = settings(
-    max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
@@ -73,7 +73,7 @@ def test_agreement_with_finite_differences_away_from_kinks(problem):
         assert np.all(ok | kink[k]), k
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(problems(dtype="float32"))
 def test_float32_end_to_end(problem):
     spec, params, X, Y = problem
@@ -86,7 +86,7 @@ def test_float32_end_to_end(problem):
     assert max_rel(g_t, g) <= 1e-3 or all(np.max(np.abs(g_t[k] - g[k])) <= 1e-4 * scale for k in g)
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     dims=st.lists(st.one_of(st.integers(-2, 6), st.floats(-1, 5), st.text(max_size=2)), max_size=5),
     acts=st.one_of(
@@ -121,7 +121,7 @@ CELL = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     header=st.lists(st.sampled_from(["a", "b", "c", "y"]), min_size=0, max_size=4),
     rows=st.lists(st.lists(CELL, min_size=0, max_size=5), max_size=6),
