@@ -218,10 +218,13 @@ def offsets(method: str) -> tuple:
     return {"complex": (1j,), "central": (1, -1), "richardson": (1, -1, 0.5, -0.5)}[method]
 
 
-def combine(method: str, h, f0, values: list, eps: float):
+def combine(method: str, h, f0, values: list, eps: float, rounding_scale: float = 0.0):
     """(estimate, error, kink) of phi'(0) from phi at ``offsets(method)`` times ``h``.
 
     Works on scalars and, elementwise, on arrays (one step and one set of values per entry).
+    The round-off part of the error is eps times the size of the values over h; a caller that
+    knows f is computed from larger intermediate numbers (a cost that is a small difference of
+    large logits) passes their size as ``rounding_scale``.
     """
     h = np.asarray(h, dtype=float)
     if method == "complex":
@@ -229,7 +232,9 @@ def combine(method: str, h, f0, values: list, eps: float):
         return est, 4 * np.finfo(float).eps * np.abs(est), np.zeros(np.shape(est), bool)
     fp, fm = np.real(values[0]), np.real(values[1])
     d_h = (fp - fm) / (2 * h)
-    scale = np.maximum.reduce([np.abs(np.real(v)) for v in values] + [np.abs(f0) + 0 * h])
+    scale = np.maximum.reduce(
+        [np.abs(np.real(v)) for v in values] + [np.abs(f0) + rounding_scale + 0 * h]
+    )
     if method == "central":
         return d_h, 10 * eps * scale / h, np.zeros(np.shape(d_h), bool)
     fp2, fm2 = np.real(values[2]), np.real(values[3])

@@ -184,6 +184,9 @@ def network_numerical_grad(
         pc = {k: v.astype(np.complex128) for k, v in p64.items()}
         cache = network.forward(spec, pc, X64.astype(np.complex128), COMPLEX_OPS)
     m = X.shape[1]
+    # the cost is a mean of per-example terms computed from the logits (bce, ce) or outputs, so
+    # its rounding is that of numbers of their size, which can dwarf the cost itself
+    rounding_scale = float(np.max(np.abs(np.real(cache[0][-1])))) + float(np.max(np.abs(Y64)))
 
     jobs = []  # (key, layer, rows, base row-shift vectors, steps)
     for l in range(1, spec.n_layers + 1):
@@ -239,7 +242,7 @@ def network_numerical_grad(
             )
             for o in points
         ]
-        est, err, kink = combine(method, steps, f0, values, eps)
+        est, err, kink = combine(method, steps, f0, values, eps, rounding_scale)
         return key, lo, est, err, kink
 
     n_threads = threads or min(4, os.cpu_count() or 1)

@@ -56,9 +56,14 @@ def test_manual_tensor_and_autograd_agree(problem):
     assert np.isfinite(J_m) and abs(J_m - J_a) <= 1e-12 * max(1.0, abs(J_a))
     scale = max(float(np.max(np.abs(g))) for g in g_a.values())
     assume(scale > 1e-8)
+    # rounding of terms the size of the data and the weights bounds what even the exact
+    # formulas can agree on when the gradient itself is a small difference of such terms
+    floor = 1e-14 * max(
+        1.0, float(np.max(np.abs(X))), *(float(np.max(np.abs(v))) for v in params.values())
+    )
     for k in params:
-        assert np.max(np.abs(g_m[k] - g_a[k])) <= 1e-11 * scale
-        assert np.max(np.abs(g_t[k] - g_a[k])) <= 1e-11 * scale
+        assert np.max(np.abs(g_m[k] - g_a[k])) <= 1e-11 * scale + floor
+        assert np.max(np.abs(g_t[k] - g_a[k])) <= 1e-11 * scale + floor
 
 
 @SETTINGS
