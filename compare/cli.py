@@ -369,6 +369,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("backproof: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (backproof | head): nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence of a command-line tool
         if debug:
             raise

@@ -185,3 +185,17 @@ def test_help(capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "study" in out and "check" in out and "mutants" in out and "Exit codes" in out
+
+
+def test_a_closed_pipe_is_not_an_internal_error(tmp_path):
+    proc = subprocess.run(
+        f"{sys.executable} -m compare.cli mutants | head -n 1",
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    assert proc.stdout.startswith("mutant")
+    assert "internal error" not in proc.stderr
