@@ -40,7 +40,13 @@ def _fmt(x) -> str:
 
 
 def _label(node) -> str:
-    op = node._prim.name if node._prim is not None else "leaf"
+    """'op | data ... | grad ...'; numbers an operation took besides nodes follow its name."""
+    if node._prim is None:
+        op = "leaf"
+    else:
+        constants = [_fmt(a) for a in node._args if not isinstance(a, (Tensor, Value))]
+        shown = [c for c in constants if c != "-"]
+        op = node._prim.name + (f" ({', '.join(shown)})" if shown else "")
     return f"{op} | data {_fmt(node.data)} | grad {_fmt(node.grad)}"
 
 
