@@ -212,7 +212,6 @@ def _dual(method: str, fn):
 
 
 _sig = _dual("sigmoid", _sigmoid_float)
-_lg = _dual("log", math.log)
 
 # Each scalar primitive: forward on floats, and one VJP returning the gradient of every
 # argument, (g, ans, *args) -> tuple, written with operators so it also runs on Values.
@@ -238,7 +237,6 @@ _SOFTPLUS = defvjp(
     primitive(S, "softplus")(lambda a: max(a, 0.0) + math.log1p(math.exp(-abs(a)))),
     lambda g, ans, a: (g * _sig(a),),
 )
-del _lg
 
 for _name, _prim in {"add": _ADD, "sub": _SUB, "mul": _MUL, "truediv": _DIV}.items():
     setattr(Value, f"__{_name}__", _binary_method(_prim))

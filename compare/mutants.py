@@ -45,10 +45,6 @@ class Mutant:
     objective: Callable | None = None
 
 
-def _forward(spec, params, X):
-    return network.forward(spec, params, X)
-
-
 def _backward(
     spec,
     params,
@@ -65,7 +61,7 @@ def _backward(
 ):
     """The general hand-derived backprop, with hooks to put a mistake back in."""
     L, m = spec.n_layers, X.shape[1]
-    Zs, As = _forward(spec, params, X)
+    Zs, As = network.forward(spec, params, X)
     dZ = (As[L] - Y) / m if dZ_L is None else dZ_L(As[L], Y, m, Zs[L])
     grads = {}
     for l in range(L, 0, -1):

@@ -175,15 +175,19 @@ def choose_eval_dtype(f: Callable, structure: Structure, x0: np.ndarray, f0: flo
         ev = Evaluator(f, structure, np.float64)
         base = ev(x0)
         direction = np.random.default_rng(0).standard_normal(x0.size) * np.maximum(np.abs(x0), 1.0)
+
+        def phi(t):
+            return ev(x0 + t * direction)
+
         fine, _, _, _ = _differences(
-            lambda t: ev(x0 + t * direction),
+            phi,
             base,
             np.finfo(np.float64).eps ** (1 / 3),
             "central",
             np.finfo(np.float64).eps,
         )
         coarse, _, _, _ = _differences(
-            lambda t: ev(x0 + t * direction),
+            phi,
             base,
             np.finfo(np.float32).eps ** (1 / 4),
             "richardson",
