@@ -1,5 +1,9 @@
 """A tape-based automatic differentiation engine: scalar ``Value`` and array ``Tensor``."""
 
+if __name__ != "backproof.autodiff":  # the folder installs under the one import name
+    raise ImportError(f"import backproof.autodiff, not {__name__}")
+
+
 from . import functions
 from .functional import grad, hvp, value_and_grad
 from .functions import (

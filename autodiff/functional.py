@@ -10,8 +10,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from network.validation import as_float_array, describe
-
+from ..network.validation import as_float_array, describe
 from .tensor import Tensor, grads_of
 
 __all__ = ["grad", "value_and_grad", "hvp"]

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from network import ops as kernels
-
+from ..network import ops as kernels
 from .registry import TENSOR_PRIMITIVES as T
 from .registry import definplace, defvjp, primitive
 from .tensor import Tensor, apply

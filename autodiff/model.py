@@ -11,9 +11,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-import network
-from network import NetworkSpec
-
+from .. import network
+from ..network import NetworkSpec
 from . import functions as F
 from .tensor import Tensor, grads_of
 from .value import Value
@@ -21,7 +20,7 @@ from .value import Value
 __all__ = ["TENSOR_OPS", "VALUE_OPS", "ENGINES", "loss_and_grads", "train"]
 
 TENSOR_OPS = SimpleNamespace(
-    name="autodiff.tensor",
+    name="backproof.autodiff.tensor",
     affine=F.affine,
     sigmoid=F.sigmoid,
     tanh=F.tanh,
@@ -50,7 +49,7 @@ _value_exp = _elementwise("exp")
 _value_log = _elementwise("log")
 
 VALUE_OPS = SimpleNamespace(
-    name="autodiff.value",
+    name="backproof.autodiff.value",
     affine=lambda W, A, b: W @ A + b,
     sigmoid=_elementwise("sigmoid"),
     tanh=_elementwise("tanh"),

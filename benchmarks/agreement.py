@@ -16,14 +16,12 @@ import sys
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
 from conftest import PAIRINGS, make_problem  # noqa: E402
 
-import autodiff  # noqa: E402
-import manual  # noqa: E402
-from compare import reference  # noqa: E402
+from backproof import autodiff, manual  # noqa: E402
+from backproof.compare import reference  # noqa: E402
 
 
 def worst(seeds: int, dtype: str) -> dict:

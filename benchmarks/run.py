@@ -37,13 +37,9 @@ if "--keep-openblas-env" not in sys.argv:
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-import autodiff  # noqa: E402
-import manual  # noqa: E402
-import network  # noqa: E402
-from compare import check_grad, compare_network, reference  # noqa: E402
-from compare import mutants as catalog  # noqa: E402
+from backproof import autodiff, manual, network  # noqa: E402
+from backproof.compare import check_grad, compare_network, reference  # noqa: E402
+from backproof.compare import mutants as catalog  # noqa: E402
 
 CONFIGS = {
     "A": ([2, 4, 1], 200),

@@ -9,6 +9,10 @@
 - ``plots`` and the ``backproof`` command (``compare.cli``).
 """
 
+if __name__ != "backproof.compare":  # the folder installs under the one import name
+    raise ImportError(f"import backproof.compare, not {__name__}")
+
+
 from . import reference
 from .checkgrad import (
     FULL_CHECK_LIMIT,

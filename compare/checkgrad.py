@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from network.training import show_progress
-from network.validation import describe
-
+from ..network.training import show_progress
+from ..network.validation import describe
 from .diagnosis import Diagnosis, diagnose
 from .numerical import (
     METHODS,

@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-import network
-from network import NetworkSpec
+from .. import network
+from ..network import NetworkSpec
 
 __all__ = ["main", "build_parser"]
 
@@ -281,7 +281,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_train(args) -> int:
-    import manual
+    from .. import manual
 
     spec, X, Y = _load(args)
     epochs = 2000 if args.epochs is None else args.epochs

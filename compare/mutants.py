@@ -13,10 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import manual
-import network
-from network import NetworkSpec
-
+from .. import manual, network
+from ..network import NetworkSpec
 from .checkgrad import GradCheckReport
 from .network_check import check_implementation, first_wrong_layer
 

@@ -8,12 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-import autodiff
-import manual
-import network
-from network import NetworkSpec
-from network.training import show_progress
-
+from .. import autodiff, manual, network
+from ..network import NetworkSpec
+from ..network.training import show_progress
 from . import reference
 from .checkgrad import GradCheckReport, check_grad
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from network.validation import describe
+from ..network.validation import describe
 
 __all__ = ["numerical_grad", "Structure", "Problem", "scalar_output", "METHODS", "FDResult"]
 

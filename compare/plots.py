@@ -23,7 +23,7 @@ if not os.environ.get("DISPLAY") and matplotlib.get_backend().lower() not in ("a
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import network  # noqa: E402
+from .. import network  # noqa: E402
 
 __all__ = [
     "plot_cost_histories",

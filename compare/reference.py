@@ -23,9 +23,8 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 
-import network
-from network import NetworkSpec
-
+from .. import network
+from ..network import NetworkSpec
 from .numerical import combine, offsets
 
 __all__ = [

@@ -7,10 +7,8 @@ import time
 
 import numpy as np
 
-import manual
-import network
-from network import NetworkSpec
-
+from .. import manual, network
+from ..network import NetworkSpec
 from . import plots, reference
 from .network_check import compare_network
 

@@ -6,6 +6,10 @@
 - ``train(X, Y, spec_or_layer_dims, epochs, lr)``: batch gradient descent.
 """
 
+if __name__ != "backproof.manual":  # the folder installs under the one import name
+    raise ImportError(f"import backproof.manual, not {__name__}")
+
+
 from .article import (
     backprop,
     cost_function,

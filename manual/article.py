@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import network
-from network import ops as nops
+from .. import network
+from ..network import ops as nops
 
 __all__ = [
     "init_params",

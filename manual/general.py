@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-import network
-from network import NetworkSpec
-from network import ops as kernels
+from .. import network
+from ..network import NetworkSpec
+from ..network import ops as kernels
 
 __all__ = ["activation_backward", "output_delta", "forward_in_place", "loss_and_grads", "train"]
 

@@ -7,6 +7,10 @@
 - ``check_data`` and ``check_params``: validation at the boundary.
 """
 
+if __name__ != "backproof.network":  # the folder installs under the one import name
+    raise ImportError(f"import backproof.network, not {__name__}")
+
+
 from .data import (
     DATASETS,
     blobs,

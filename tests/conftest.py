@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import network
+from backproof import network
 
 # (hidden activation(s), output activation, loss): every pairing NetworkSpec admits
 PAIRINGS = [

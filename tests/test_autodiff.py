@@ -11,12 +11,10 @@ import numpy as np
 import pytest
 from conftest import make_problem, max_rel
 
-import autodiff
-import manual
-import network
-from autodiff import Tensor, Value
-from autodiff import functions as F
-from compare import numerical_grad, reference
+from backproof import autodiff, manual, network
+from backproof.autodiff import Tensor, Value
+from backproof.autodiff import functions as F
+from backproof.compare import numerical_grad, reference
 
 rng = np.random.default_rng(0)
 

@@ -8,17 +8,16 @@ import sys
 import numpy as np
 import pytest
 
-from compare import cli
+from backproof.compare import cli
 
 
 def run(args, cwd):
     return subprocess.run(
-        [sys.executable, "-m", "compare.cli", *args],
+        [sys.executable, "-m", "backproof.compare.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
     )
 
 
@@ -189,13 +188,12 @@ def test_help(capsys):
 
 def test_a_closed_pipe_is_not_an_internal_error(tmp_path):
     proc = subprocess.run(
-        f"{sys.executable} -m compare.cli mutants | head -n 1",
+        f"{sys.executable} -m backproof.compare.cli mutants | head -n 1",
         shell=True,
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
     )
     assert proc.stdout.startswith("mutant")
     assert "internal error" not in proc.stderr

@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 from conftest import make_problem
 
-import autodiff
-import manual
-import network
-from compare import (
+from backproof import autodiff, manual, network
+from backproof.compare import (
     FULL_CHECK_LIMIT,
     assert_grad_close,
     check_grad,
@@ -19,8 +17,8 @@ from compare import (
     plots,
     reference,
 )
-from compare.mutants import CATALOG, check_mutant, mutant_problem
-from compare.network_check import check_implementation, first_wrong_layer
+from backproof.compare.mutants import CATALOG, check_mutant, mutant_problem
+from backproof.compare.network_check import check_implementation, first_wrong_layer
 
 rng = np.random.default_rng(0)
 A = rng.standard_normal((4, 4))

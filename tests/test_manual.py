@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from conftest import make_problem, max_rel
 
-import manual
-import network
-from compare import reference
-from network import NetworkSpec
+from backproof import manual, network
+from backproof.compare import reference
+from backproof.network import NetworkSpec
 
 
 def test_manual_equals_autograd_for_every_pairing_float64(pairing):

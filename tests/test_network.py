@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-import network
-from network import NetworkSpec
+from backproof import network
+from backproof.network import NetworkSpec
 
 
 def test_spec_defaults_follow_the_article():

@@ -5,10 +5,8 @@ from conftest import PAIRINGS, max_rel
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import autodiff
-import manual
-import network
-from compare import reference
+from backproof import autodiff, manual, network
+from backproof.compare import reference
 
 SETTINGS = settings(
     max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]

@@ -7,10 +7,8 @@ import numpy as np
 import pytest
 from conftest import make_problem
 
-import autodiff
-import manual
-import network
-from compare import check_grad, compare_network, numerical_grad, reference
+from backproof import autodiff, manual, network
+from backproof.compare import check_grad, compare_network, numerical_grad, reference
 
 SPEC, PARAMS, X, Y = make_problem("sigmoid", "sigmoid", "bce", dims=[3, 4, 1], m=8)
 
