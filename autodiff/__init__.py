@@ -4,7 +4,7 @@ if __name__ != "backproof.autodiff":  # the folder installs under the one import
     raise ImportError(f"import backproof.autodiff, not {__name__}")
 
 
-from . import functions
+from . import functions, nn
 from .functional import grad, hvp, value_and_grad
 from .functions import (
     broadcast_to,
@@ -33,7 +33,7 @@ from .value import Value
 __all__ = [
     "Tensor", "Value", "no_grad", "enable_grad", "grad", "value_and_grad", "hvp",
     "loss_and_grads", "train", "ENGINES", "TENSOR_OPS", "VALUE_OPS",
-    "primitive", "defvjp", "TENSOR_PRIMITIVES", "SCALAR_PRIMITIVES", "functions",
+    "primitive", "defvjp", "TENSOR_PRIMITIVES", "SCALAR_PRIMITIVES", "functions", "nn",
     "exp", "log", "tanh", "sigmoid", "relu", "softplus", "softmax", "logsumexp", "mean",
     "maximum", "where", "matmul", "reshape", "transpose", "broadcast_to", "to_dot", "draw",
 ]  # fmt: skip
