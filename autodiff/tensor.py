@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from .registry import Primitive
+from .skeleton import Skeletons
 from .tape import grad_enabled, next_stamp, reverse_tape
 
 __all__ = ["Tensor", "apply", "sum_to_shape", "grads_of"]
@@ -31,10 +32,12 @@ RELEASED = _Released()
 class Tensor:
     """An ndarray with a gradient. Integers and booleans are stored as float64."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_prim", "_args", "_kw", "_seq", "__weakref__")
+    __slots__ = (
+        "data", "grad", "requires_grad", "name", "_prim", "_args", "_kw", "_seq", "__weakref__"
+    )  # fmt: skip
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = ""):
         if isinstance(data, Tensor):
             data = data.data
         arr = np.asarray(data, dtype=dtype)
@@ -51,6 +54,9 @@ class Tensor:
         self._args = ()
         self._kw = None
         self._seq = next_stamp()
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {type(name).__name__} {name!r}")
+        self.name = name  # what drawings call this tensor
 
     # -- plain properties -------------------------------------------------------------------
     shape = property(lambda self: self.data.shape)
@@ -135,7 +141,8 @@ class Tensor:
                     f"gradient must have the shape of the tensor {self.shape}, got {gradient.shape}"
                 )
         seed = Tensor(gradient) if create_graph else gradient
-        grads = backpropagate(self, seed, create_graph, release=not (retain_graph or create_graph))
+        release = not (retain_graph or create_graph)
+        grads = backpropagate(self, seed, create_graph, release, keep_skeleton=release)
         for leaf, g in grads.items():
             if not create_graph and not g.flags.writeable:
                 g = g.copy()
@@ -177,6 +184,7 @@ def apply(prim: Primitive, *args, **kw):
     t = Tensor.__new__(Tensor)
     t.data = out if isinstance(out, np.ndarray) else np.asarray(out)
     t.grad = None
+    t.name = ""
     t._seq = next_stamp()
     if tracked and grad_enabled():
         t.requires_grad = True
@@ -207,17 +215,23 @@ def _owned(arr, holders: int = 0) -> bool:
     )
 
 
-def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict:
+def backpropagate(
+    root: Tensor, seed, create_graph: bool, release: bool, keep_skeleton: bool = False
+) -> dict:
     """Walk the tape back from ``root`` with dJ/d(root) = ``seed``; return {leaf: dJ/d(leaf)}.
 
     Gradients of intermediate nodes live in a dict only while they are needed. Each node's
     VJPs run on raw arrays, or on tensors (recording a new graph) when ``create_graph``.
-    When the graph is being released, a primitive's in-place VJP (``definplace``) may build its
-    result in the incoming gradient and the node's own output, if nothing else refers to them:
-    fresh arrays cost more than arithmetic here (their pages are touched for the first time).
+    With ``keep_skeleton`` (what ``Tensor.backward`` asks for: a user may draw the graph next)
+    a released node keeps a ``Skeleton``, its structure and small summaries; the functional
+    API and ``loss_and_grads`` skip that cost. When the graph is being released, a primitive's
+    in-place VJP (``definplace``) may build its result in the incoming gradient and the node's
+    own output, if nothing else refers to them: fresh arrays cost more than arithmetic here
+    (their pages are touched for the first time).
     """
     nodes, leaves = reverse_tape(root, Tensor)
     grads = {id(root): seed}
+    skeletons = Skeletons(Tensor) if keep_skeleton else None
     for node in nodes:
         g = grads.pop(id(node), None)
         if node._prim is RELEASED:
@@ -225,6 +239,9 @@ def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict
                 "this graph was released by an earlier backward(); pass retain_graph=True to "
                 "the first backward() to go through it again"
             )
+        skeleton = None
+        if keep_skeleton:  # before the VJPs, which may reuse the node's buffers
+            skeleton = skeletons.record(node, g)
         if g is None:
             continue
         args = node._args
@@ -251,8 +268,12 @@ def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict
                 prev = grads.get(key)
                 grads[key] = ga if prev is None else prev + ga
                 ga = prev = None  # the dict is now the gradient's only holder
-        if release:
-            node._prim, node._args, node._kw = RELEASED, (), None
+        if release:  # the arrays go, the structure stays for drawing
+            node._prim, node._args, node._kw = (
+                RELEASED,
+                () if skeleton is None else (skeleton,),
+                None,
+            )
     return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}
 
 
