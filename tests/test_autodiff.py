@@ -13,7 +13,7 @@ from conftest import make_problem, max_rel
 
 from backproof import autodiff, manual, network
 from backproof.autodiff import Tensor, Value
-from backproof.autodiff import functions as F
+from backproof.autodiff import primitives as P
 from backproof.compare import numerical_grad, reference
 
 rng = np.random.default_rng(0)
@@ -144,23 +144,32 @@ def test_every_vjp_against_autograd_and_central_differences(name, ours, theirs, 
 
 
 def test_registry_names_each_primitive_once_with_its_vjps():
+    # one VJP per argument, for scalars and tensors alike (the one contract of autodiff.registry)
     for prim in autodiff.TENSOR_PRIMITIVES.values():
         assert callable(prim.forward) and len(prim.vjps) >= 1
-    for prim in autodiff.SCALAR_PRIMITIVES.values():
-        assert len(prim.vjps) == 1
+    arity = {"+": 2, "-": 2, "*": 2, "/": 2, "**": 2}
+    for name, prim in autodiff.SCALAR_PRIMITIVES.items():
+        assert len(prim.vjps) == arity.get(name, 1), name
     with pytest.raises(ValueError, match="already registered"):
-        autodiff.primitive(autodiff.TENSOR_PRIMITIVES, "add")(np.add)
+        autodiff.primitive(np.add, name="add")
+    with pytest.raises(TypeError, match="one VJP"):
+        autodiff.defvjp(autodiff.ACTIVATIONS["relu"], "not a function")
 
 
-def test_adding_a_primitive_is_one_entry():
-    table = {}
-    cube = autodiff.defvjp(
-        autodiff.primitive(table, "cube")(lambda a: a**3), lambda g, ans, a: g * 3 * a**2
-    )
+def test_adding_a_primitive_is_one_entry_and_the_primitive_is_the_function():
+    @autodiff.primitive(name="cube_for_the_test")
+    def cube(a):
+        return a**3
+
+    autodiff.defvjp(cube, lambda g, ans, a: g * 3 * a**2)
+    assert autodiff.TENSOR_PRIMITIVES["cube_for_the_test"] is cube
+    assert cube(2.0) == 8.0  # raw in, raw out
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
-    y = autodiff.tensor.apply(cube, x).sum()
-    y.backward()
+    y = cube(x)
+    assert isinstance(y, Tensor) and y.op == "cube_for_the_test"
+    y.sum().backward()
     assert x.grad.tolist() == [3.0, 12.0]
+    del autodiff.TENSOR_PRIMITIVES["cube_for_the_test"]
 
 
 @pytest.mark.parametrize("mode", ["scalar", "tensor"])
@@ -317,8 +326,8 @@ def test_no_grad_detach_and_plain_inputs_record_nothing():
 
 def test_the_data_costs_no_backward_work(monkeypatch):
     calls = []
-    vjp_W, vjp_A, vjp_b = F._affine.vjps
-    monkeypatch.setattr(F._affine, "vjps", (vjp_W, lambda *a: calls.append(1) or vjp_A(*a), vjp_b))
+    vjp_W, vjp_A, vjp_b = P.affine.vjps
+    monkeypatch.setattr(P.affine, "vjps", (vjp_W, lambda *a: calls.append(1) or vjp_A(*a), vjp_b))
     spec, params, X, Y = make_problem("sigmoid", "sigmoid", "bce", dims=[3, 4, 1])
     autodiff.loss_and_grads(spec, params, X, Y)
     assert len(calls) == 1  # W2 A1 + b2 needs dA1; W1 X + b1 never computes dX
