@@ -82,24 +82,24 @@ def reverse_tape(root, *, every_input: bool = False) -> tuple[list, list]:
     comes before the nodes it was computed from, which is the order a backward pass needs.
     """
     node_type = type(root)
+    # a class whose every node takes part (Value.requires_grad is a class attribute, True)
+    follow_all = every_input or getattr(node_type, "requires_grad", None) is True
     nodes, leaves = [], []
     seen = {id(root)}
     stack = [root]
-    pop, push, visit = stack.pop, stack.append, seen.add
+    pop, push, visit, keep = stack.pop, stack.append, seen.add, nodes.append
     while stack:
         node = pop()
         if node._prim is None:
             leaves.append(node)
             continue
-        nodes.append(node)
+        keep(node)
         for arg in node._args:
-            if (
-                type(arg) is node_type
-                and id(arg) not in seen
-                and (every_input or arg.requires_grad)
-            ):
-                visit(id(arg))
-                push(arg)
+            if type(arg) is node_type and (follow_all or arg.requires_grad):
+                key = id(arg)
+                if key not in seen:
+                    visit(key)
+                    push(arg)
     nodes.sort(key=_by_stamp, reverse=True)
     return nodes, leaves
 

@@ -192,25 +192,43 @@ class Value:
         nodes, _ = reverse_tape(self)
         for node in nodes:
             node.grad = 0.0  # an intermediate's gradient belongs to this backward pass alone
-        self.grad = Value(1.0) if create_graph else 1.0
-        for node in nodes:
-            g, args, vjps = node.grad, node._args, node._prim.vjps
-            ans = node if create_graph else node.data
-            if len(args) == 1:  # a unary operation: its argument is a Value
-                (a,) = args
-                a.grad = a.grad + vjps[0](g, ans, a if create_graph else a.data)
-                continue
-            a, b = args
-            a_is_node, b_is_node = type(a) is Value, type(b) is Value
-            if create_graph:
-                av, bv = a, b
+        if create_graph:
+            self.grad = Value(1.0)
+            _chain_recording(nodes)
+        else:
+            self.grad = 1.0
+            _chain(nodes)
+
+
+def _chain(nodes: list) -> None:
+    """The chain rule over ``nodes`` (latest first) on floats: each node's VJPs, one per
+    argument that is a Value, add into that argument's ``.grad``. The inner loop of scalar mode,
+    so written out for one and two arguments."""
+    for node in nodes:
+        args, vjps, g, ans = node._args, node._prim.vjps, node.grad, node.data
+        if len(args) == 1:  # a unary operation: its argument is a Value
+            a = args[0]
+            a.grad += vjps[0](g, ans, a.data)
+            continue
+        a, b = args
+        if type(a) is Value:
+            if type(b) is Value:
+                av, bv = a.data, b.data
+                a.grad += vjps[0](g, ans, av, bv)
+                b.grad += vjps[1](g, ans, av, bv)
             else:
-                av = a.data if a_is_node else a
-                bv = b.data if b_is_node else b
-            if a_is_node:
-                a.grad = a.grad + vjps[0](g, ans, av, bv)
-            if b_is_node:
-                b.grad = b.grad + vjps[1](g, ans, av, bv)
+                a.grad += vjps[0](g, ans, a.data, b)
+        else:
+            b.grad += vjps[1](g, ans, a, b.data)
+
+
+def _chain_recording(nodes: list) -> None:
+    """``_chain`` on Values: the VJPs record, so the gradients can be differentiated again."""
+    for node in nodes:
+        g, vjps = node.grad, node._prim.vjps
+        for i, a in enumerate(node._args):
+            if type(a) is Value:
+                a.grad = a.grad + vjps[i](g, node, *node._args)
 
 
 # -- the activations, from their registry entries ------------------------------------------------
@@ -223,15 +241,10 @@ def _dual(prim: Primitive):
 def _activation_primitive(act: Activation) -> ScalarPrimitive:
     """One elementwise activation on floats: its scalar forward and its registry VJP on
     ``MATH``, with x = the output or the input as declared."""
-    vjp = act.vjp
+    vjp, forward = act.vjp, act.scalar or act.forward_scalar
     if act.from_output:
-        return defvjp(
-            scalar_primitive(act.forward_scalar, name=act.name),
-            lambda g, ans, a: vjp(g, ans, MATH),
-        )
-    return defvjp(
-        scalar_primitive(act.forward_scalar, name=act.name), lambda g, ans, a: vjp(g, a, MATH)
-    )
+        return defvjp(scalar_primitive(forward, name=act.name), lambda g, ans, a: vjp(g, ans, MATH))
+    return defvjp(scalar_primitive(forward, name=act.name), lambda g, ans, a: vjp(g, a, MATH))
 
 
 SCALAR_ACTIVATIONS = {
@@ -246,7 +259,7 @@ MATH = SimpleNamespace(
     sigmoid=_dual(SCALAR_ACTIVATIONS["sigmoid"]),
     softplus=_dual(SCALAR_ACTIVATIONS["softplus"]),
     where=lambda cond, a, b: a if cond else b,
-    positive=lambda x: _raw(x) > 0,
+    positive=lambda x: x > 0,  # a Value compares its data
 )
 """The math namespace over floats and Values (elementwise functions only): what the scalar
 activations' VJPs run on."""
