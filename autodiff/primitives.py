@@ -19,13 +19,15 @@ import numpy as np
 
 from ..network.activations import REGISTRY, Activation
 from ..network.ops import affine as affine_kernel
-from .registry import definplace, defvjp
+from .registry import definplace, defvjp, defvjp_argnum
 from .tensor import Tensor, primitive
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "power", "matmul", "affine",
-    "exp", "expm1", "log", "sum", "mean", "max", "logsumexp", "softmax",
-    "reshape", "transpose", "getitem", "broadcast_to", "where", "maximum",
+    "exp", "expm1", "log", "sqrt", "sin", "cos", "abs",
+    "sum", "mean", "max", "logsumexp", "softmax",
+    "reshape", "transpose", "getitem", "broadcast_to", "concatenate", "stack",
+    "where", "maximum", "minimum", "clip",
     "ACTIVATIONS", "MATH", *(name for name, act in REGISTRY.items() if act.elementwise),
 ]  # fmt: skip
 
@@ -99,6 +101,11 @@ affine = defvjp(
 exp = defvjp(primitive(np.exp, name="exp"), lambda g, ans, a: g * ans)
 expm1 = defvjp(primitive(np.expm1, name="expm1"), lambda g, ans, a: g * (ans + 1))
 log = defvjp(primitive(np.log, name="log"), lambda g, ans, a: g / a)
+sqrt = defvjp(primitive(np.sqrt, name="sqrt"), lambda g, ans, a: g * 0.5 / ans)
+sin = defvjp(primitive(np.sin, name="sin"), lambda g, ans, a: g * cos(a))
+cos = defvjp(primitive(np.cos, name="cos"), lambda g, ans, a: -(g * sin(a)))
+# |a|' = sign(a), taken as 0 at 0
+abs = defvjp(primitive(np.absolute, name="abs"), lambda g, ans, a: g * np.sign(_data(a)))  # noqa: A001
 
 
 # -- reductions ------------------------------------------------------------------------------
@@ -200,6 +207,48 @@ def broadcast_to(a, shape):
     return _broadcast_to(a, tuple(shape))
 
 
+@primitive(name="concatenate")
+def _concatenate(*arrays, axis=0):
+    return np.concatenate(arrays, axis=axis)
+
+
+def _concatenate_vjp(i, g, ans, *arrays, axis=0):
+    """Argument i receives its own slice of g along ``axis``."""
+    sizes = [np.shape(_data(a))[axis] for a in arrays]
+    start = int(np.sum(sizes[:i]))
+    index = [slice(None)] * np.ndim(_data(ans))
+    index[axis] = slice(start, start + sizes[i])
+    return getitem(g, tuple(index))
+
+
+defvjp_argnum(_concatenate, _concatenate_vjp)
+
+
+def concatenate(arrays, axis=0):
+    """The arrays (tensors or not) joined along an existing ``axis``."""
+    return _concatenate(*arrays, axis=axis)
+
+
+@primitive(name="stack")
+def _stack(*arrays, axis=0):
+    return np.stack(arrays, axis=axis)
+
+
+def _stack_vjp(i, g, ans, *arrays, axis=0):
+    """Argument i receives entry i of g along the new ``axis``."""
+    index = [slice(None)] * np.ndim(_data(ans))
+    index[axis] = i
+    return getitem(g, tuple(index))
+
+
+defvjp_argnum(_stack, _stack_vjp)
+
+
+def stack(arrays, axis=0):
+    """The arrays (tensors or not, of one shape) stacked along a new ``axis``."""
+    return _stack(*arrays, axis=axis)
+
+
 @primitive
 def getitem(a, index):
     return a[index]
@@ -254,6 +303,29 @@ defvjp(
     lambda g, ans, a, b: g * _maximum_share(a, b),
     lambda g, ans, a, b: g * _maximum_share(b, a),
 )
+
+
+@primitive
+def minimum(a, b):
+    """The elementwise min; ties share the gradient equally."""
+    return np.minimum(a, b)
+
+
+defvjp(
+    minimum,
+    lambda g, ans, a, b: g * _maximum_share(b, a),
+    lambda g, ans, a, b: g * _maximum_share(a, b),
+)
+
+
+@primitive
+def clip(a, lo, hi):
+    """``a`` held between ``lo`` and ``hi`` (numbers or arrays, not differentiated)."""
+    return np.clip(a, lo, hi)
+
+
+# the gradient passes where a is strictly inside; at a bound it is 0, as in HIPS autograd
+defvjp(clip, lambda g, ans, a, lo, hi: g * ((_data(a) > lo) & (_data(a) < hi)), None, None)
 
 
 # -- the activations, from their registry entries ------------------------------------------------
@@ -315,3 +387,55 @@ ELEMENTWISE = {name: ACTIVATIONS[name] for name, act in REGISTRY.items() if act.
 for _name, _prim in ELEMENTWISE.items():
     globals()[_name] = _prim
     setattr(Tensor, _name, _method(_prim))
+
+
+# -- NumPy's functions on tensors (Tensor.__array_ufunc__ and __array_function__) --------------
+UFUNCS = {
+    np.add: add, np.subtract: sub, np.multiply: mul, np.true_divide: div, np.negative: neg,
+    np.power: power, np.matmul: matmul, np.exp: exp, np.expm1: expm1, np.log: log,
+    np.sqrt: sqrt, np.sin: sin, np.cos: cos, np.absolute: abs, np.tanh: ACTIVATIONS["tanh"],
+    np.maximum: maximum, np.minimum: minimum,
+}  # fmt: skip
+"""The ufuncs a Tensor answers with a primitive."""
+
+_COMPARISONS = {np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal}
+
+
+def _metadata(f):
+    return lambda a, *args, **kwargs: f(_data(a), *args, **kwargs)
+
+
+FUNCTIONS = {
+    np.sum: sum, np.mean: mean, np.max: max, np.amax: max, np.reshape: reshape,
+    np.transpose: transpose, np.where: where, np.concatenate: concatenate, np.stack: stack,
+    np.clip: clip, np.broadcast_to: broadcast_to, np.dot: matmul,
+    np.shape: _metadata(np.shape), np.ndim: _metadata(np.ndim), np.size: _metadata(np.size),
+}  # fmt: skip
+"""The NumPy functions a Tensor answers: primitives (recorded) or, for its shape, plain numbers."""
+
+
+def array_ufunc(ufunc, method: str, inputs: tuple, kwargs: dict):
+    """What ``Tensor.__array_ufunc__`` does: the ufunc's primitive on the inputs, or raw
+    booleans for a comparison; a TypeError for anything the tape could not record."""
+    if method == "__call__" and not kwargs:
+        if ufunc in UFUNCS:
+            return UFUNCS[ufunc](*inputs)
+        if ufunc in _COMPARISONS:
+            return ufunc(*[_data(x) for x in inputs])
+    extra = f" with {sorted(kwargs)}" if kwargs else "" if method == "__call__" else f".{method}"
+    raise TypeError(
+        f"numpy.{ufunc.__name__}{extra} on a Tensor is not recorded on the tape; use one of "
+        f"{sorted(u.__name__ for u in UFUNCS)} (without out=, where=), or apply it to t.data"
+    )
+
+
+def array_function(func, args: tuple, kwargs: dict):
+    """What ``Tensor.__array_function__`` does: the function's primitive, or a TypeError."""
+    if func in FUNCTIONS:
+        if func is np.clip and "a_min" in kwargs:  # numpy's own names for the bounds
+            kwargs = {"lo": kwargs.pop("a_min"), "hi": kwargs.pop("a_max", None), **kwargs}
+        return FUNCTIONS[func](*args, **kwargs)
+    raise TypeError(
+        f"numpy.{func.__name__} on a Tensor is not recorded on the tape; use one of "
+        f"{sorted(f.__name__ for f in FUNCTIONS)}, or apply it to t.data"
+    )

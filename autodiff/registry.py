@@ -28,6 +28,7 @@ __all__ = [
     "SCALAR_PRIMITIVES",
     "register",
     "defvjp",
+    "defvjp_argnum",
     "definplace",
 ]
 
@@ -71,6 +72,32 @@ def defvjp(prim: Primitive, *vjps: Callable | None) -> Primitive:
     if not vjps or not all(v is None or callable(v) for v in vjps):
         raise TypeError(f"defvjp needs one VJP (a callable, or None) per argument of {prim!r}")
     prim.vjps = vjps
+    return prim
+
+
+class _EveryArgument:
+    """The VJPs of a primitive with any number of arguments: ``vjps[i]`` is ``vjp`` for argument
+    ``i``, called ``vjp(i, g, ans, *args, **kwargs)``."""
+
+    __slots__ = ("vjp",)
+
+    def __init__(self, vjp: Callable):
+        self.vjp = vjp
+
+    def __getitem__(self, i: int) -> Callable:
+        vjp = self.vjp
+        return lambda g, ans, *args, **kwargs: vjp(i, g, ans, *args, **kwargs)
+
+    def __len__(self) -> int:
+        return 1
+
+
+def defvjp_argnum(prim: Primitive, vjp: Callable) -> Primitive:
+    """Give ``prim``, which takes any number of arguments (``concatenate``, ``stack``), one VJP
+    for all of them: ``vjp(i, g, ans, *args, **kwargs)`` -> dJ/d(args[i])."""
+    if not callable(vjp):
+        raise TypeError(f"defvjp_argnum needs a callable VJP for {prim!r}")
+    prim.vjps = _EveryArgument(vjp)
     return prim
 
 

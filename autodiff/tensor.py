@@ -35,6 +35,25 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "_prim", "_args", "_kw", "_seq", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
 
+    # -- NumPy's functions on a Tensor: recorded as primitives, or refused ------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.exp(t)``, ``np.add(a, t)``, ``a + t`` for an ndarray ``a``: the primitive of the
+        same name (a Tensor); comparisons give boolean arrays; anything else a TypeError."""
+        return _p.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(t)``, ``np.concatenate([t, a])``, ...: the primitive (a Tensor), the shape
+        for ``np.shape``/``np.ndim``/``np.size``; anything else a TypeError."""
+        return _p.array_function(func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        if self.requires_grad:
+            raise TypeError(
+                "a Tensor that requires a gradient cannot become an ndarray (the operation "
+                "would not be recorded); use t.data, or t.detach() for a copy off the graph"
+            )
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
@@ -257,6 +276,11 @@ def apply(prim: Primitive, *args, **kw):
         return out
     t = Tensor.__new__(Tensor)
     t.data = out if isinstance(out, np.ndarray) else np.asarray(out)
+    if t.data.dtype.hasobject:
+        raise TypeError(
+            f"{prim.name} got an argument that is neither a number, an array nor a Tensor "
+            f"(such as a Value): {', '.join(type(a).__name__ for a in args)}"
+        )
     t.grad = None
     t._seq = next_stamp()
     if tracked and grad_enabled():

@@ -17,6 +17,7 @@ than wrapped in new nodes. Scalar primitives follow the same VJP contract as ten
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from operator import add, mul, neg, sub, truediv
 from types import SimpleNamespace
@@ -82,17 +83,38 @@ expm1 = defvjp(scalar_primitive(math.expm1, name="expm1"), lambda g, ans, a: g *
 log = defvjp(scalar_primitive(math.log, name="log"), lambda g, ans, a: g / a)
 
 
+_NUMBERS = {float, int}
+
+
+def _is_number(x) -> bool:
+    """A constant a Value may meet: a real number (NumPy's too), not an array or a Tensor."""
+    if isinstance(x, numbers.Real):
+        return True
+    if hasattr(x, "shape") or hasattr(x, "__array__"):
+        raise TypeError(
+            f"a Value combines with numbers and Values only, got {type(x).__name__}: for "
+            "arrays use Tensor, or an object array of Values (np.frompyfunc(Value, 1, 1))"
+        )
+    return False
+
+
 def _binary_method(prim: Primitive, reflected: bool = False):
     """``Value.__op__`` (or ``__rop__``) for a binary primitive: one call per node recorded."""
     forward = prim.forward
 
     def method(self, other):
+        if type(other) is Value:
+            o = other.data
+        elif type(other) in _NUMBERS or _is_number(other):
+            o = other
+        else:
+            return NotImplemented
         out = Value.__new__(Value)
         if reflected:
-            out.data = forward(other.data if type(other) is Value else other, self.data)
+            out.data = forward(o, self.data)
             out._args = (other, self)
         else:
-            out.data = forward(self.data, other.data if type(other) is Value else other)
+            out.data = forward(self.data, o)
             out._args = (self, other)
         out.grad = 0.0
         out._prim = prim
