@@ -26,7 +26,7 @@ import numpy as np
 
 from .activations import NUMPY_MATH, REGISTRY, Activation
 
-__all__ = ["Ops", "affine", "logsumexp", "NUMPY_OPS"]
+__all__ = ["Ops", "affine", "logsumexp", "NUMPY_OPS", *REGISTRY]
 
 
 class Ops:
@@ -87,3 +87,6 @@ def _kernel(entry: Activation) -> Callable:
 
 
 NUMPY_OPS = Ops("numpy", affine=affine, logsumexp=logsumexp, sum=_sum, activation=_kernel)
+
+# each activation's NumPy kernel is a function of this module too: network.ops.sigmoid, ...
+globals().update({name: entry.kernel for name, entry in REGISTRY.items()})
