@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .skeleton import SHOWN, Skeleton
+from .tape import reverse_tape
 from .tensor import RELEASED, Tensor
 from .value import Value
 
@@ -34,7 +35,6 @@ _INFIX = {
     "+": "+", "add": "+", "-": "-", "sub": "-", "*": "*", "mul": "*",
     "/": "/", "div": "/", "**": "**", "power": "**", "matmul": "@",
 }  # fmt: skip
-_NODE_TYPES = (Tensor, Value, Skeleton)
 
 
 @dataclass(frozen=True)
@@ -83,43 +83,39 @@ def _nested(arr: np.ndarray) -> str:
     return "[" + ", ".join(_nested(a) for a in arr) + "]"
 
 
-def _resolve(node):
-    """A released tensor is drawn from the skeleton it left behind."""
-    if type(node) is Tensor and node._prim is RELEASED:
-        if not node._args:
+def _resolve(root):
+    """Where drawing starts: a released tensor is drawn from the skeleton it left behind."""
+    if type(root) is Tensor and root._prim is RELEASED:
+        if not root._args:
             raise ValueError(
                 "this graph was released by a backward pass that kept nothing to draw "
                 "(autodiff.grad and loss_and_grads do not); call .backward() on the result to "
                 "draw it afterwards"
             )
-        return node._args[0]
-    return node
+        return root._args[0]
+    return root
 
 
 def _name(node) -> str:
     return str(node.label if type(node) is Value else node.name)
 
 
+def _data(node):
+    return node.leaf.data if type(node) is Skeleton and node.leaf is not None else node.data
+
+
 def _grad(node):
-    return node.grad if type(node) is not Tensor or node.grad is not None else None
+    if type(node) is Skeleton and node.leaf is not None:
+        node = node.leaf  # a leaf's gradient is drawn as it is now
+    return None if type(node) is Tensor and node.grad is None else node.grad
 
 
 def _collect(root, limit: int) -> list:
-    """The nodes ``root`` depends on, itself included, in tape order; at most ``limit``."""
-    root = _resolve(root)
-    seen, order, stack = {id(root)}, [], [root]
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        if len(order) > limit:
-            raise ValueError(f"the graph has more than {limit} nodes; raise limit to show it")
-        for arg in node._args:
-            arg = _resolve(arg)
-            if isinstance(arg, _NODE_TYPES) and id(arg) not in seen:
-                seen.add(id(arg))
-                stack.append(arg)
-    order.sort(key=lambda n: n._seq)
-    return order
+    """The nodes ``root`` depends on, itself and the data included, in tape order."""
+    nodes, leaves = reverse_tape(_resolve(root), every_input=True)
+    if len(nodes) + len(leaves) > limit:
+        raise ValueError(f"the graph has more than {limit} nodes; raise limit to show it")
+    return sorted(nodes + leaves, key=lambda n: n._seq)
 
 
 def _formula(prim_name: str, operands: list[str], kw) -> str:
@@ -149,16 +145,19 @@ def graph_boxes(root, limit: int = 500) -> list[Box]:
             unnamed += 1
             title = f"n{unnamed}"
         title_of[id(node)] = title
+        data, grad = _number_text(_data(node)), _number_text(_grad(node))
         if node._prim is None:
             kind = "leaf" if node.requires_grad else "constant"
-            boxes.append(
-                Box(len(boxes), kind, title, "", _number_text(node.data), _number_text(_grad(node)))
-            )
+            boxes.append(Box(len(boxes), kind, title, "", data, grad))
+            key_of[id(node)] = boxes[-1].key
+            continue
+        if node._prim is RELEASED:  # met inside a newer graph: drawn on its own, from itself
+            boxes.append(Box(len(boxes), "op", title, "(released)", data, grad))
             key_of[id(node)] = boxes[-1].key
             continue
         inputs, operands = [], []
-        for arg in map(_resolve, node._args):
-            if isinstance(arg, _NODE_TYPES):
+        for arg in node._args:
+            if id(arg) in key_of:
                 inputs.append(key_of[id(arg)])
                 operands.append(title_of[id(arg)])
             else:  # a constant gets a box of its own, just before the node that took it
@@ -167,7 +166,6 @@ def graph_boxes(root, limit: int = 500) -> list[Box]:
                 inputs.append(boxes[-1].key)
                 operands.append(text if len(text) <= 12 else "const")
         formula = _formula(node._prim.name, operands, node._kw if type(node) is not Value else None)
-        data, grad = _number_text(node.data), _number_text(_grad(node))
         boxes.append(Box(len(boxes), "op", title, formula, data, grad, tuple(inputs)))
         key_of[id(node)] = boxes[-1].key
     return boxes

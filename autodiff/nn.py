@@ -7,14 +7,15 @@ list, in a fixed order) and ``zero_grad()``:
   ``Value``. A model is called on a list of numbers or ``Value``s (one example) and returns a
   ``Value`` when it has one output, else a list of them. Every multiplication and addition is
   a node of the graph, so a learner can draw the graph of a small model and follow each number.
-- **Batched**, on ``Tensor``: ``Linear``, the activations ``ReLU``, ``Tanh``, ``Sigmoid`` and
-  ``Identity``, and ``Sequential`` to chain them. A model is called on a whole batch at once, with
-  examples as **columns** as in the article: ``x`` has shape ``(features, examples)`` and
-  ``Linear(n_in, n_out)`` computes ``W @ x + b`` with ``W`` of shape ``(n_out, n_in)`` and ``b``
-  of shape ``(n_out, 1)``.
+- **Batched**, on ``Tensor``: ``Linear``, the activations (``Activation("gelu")``, or ``ReLU()``,
+  ``Tanh()``, ``Sigmoid()``), and ``Sequential`` to chain them. A model is called on a whole
+  batch at once, with examples as **columns** as in the article: ``x`` has shape
+  ``(features, examples)`` and ``Linear(n_in, n_out)`` computes ``W @ x + b`` with ``W`` of
+  shape ``(n_out, n_in)`` and ``b`` of shape ``(n_out, 1)``.
 
 A neuron with inputs x_1 … x_n computes  act(Σ_i w_i x_i + b),  act being relu (micrograd's
-choice), tanh, sigmoid or the identity. An MLP's hidden layers use the activation; its last layer
+choice) or any other elementwise activation of the registry (``ACTIVATIONS``; ``"linear"`` is
+the identity). An MLP's hidden layers use the activation; its last layer
 is linear, so the output is a score (positive for one class, negative for the other) that a
 hinge or squared loss can use directly.
 
@@ -30,7 +31,7 @@ import numbers
 import numpy as np
 
 from ..network.validation import check_choice, check_positive_int, describe
-from . import functions as F
+from . import primitives as F
 from .tensor import Tensor
 from .value import Value
 
@@ -43,12 +44,12 @@ __all__ = [
     "ReLU",
     "Tanh",
     "Sigmoid",
-    "Identity",
+    "Activation",
     "Sequential",
     "ACTIVATIONS",
 ]
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+ACTIVATIONS = tuple(F.ELEMENTWISE)  # the registry's elementwise activations, "linear" included
 
 
 def _check_activation(activation) -> str:
@@ -236,32 +237,43 @@ class Linear(Module):
         return f"Linear({n_in}, {n_out})"
 
 
-class _Activation(Module):
-    """An elementwise activation as a module (no parameters), so it can sit in a Sequential."""
+class Activation(Module):
+    """An elementwise activation of the registry as a module (no parameters), so that it can
+    sit in a ``Sequential``: ``Activation("gelu")``."""
 
-    function = staticmethod(lambda x: x)
+    def __init__(self, name: str):
+        self.name = _check_activation(name)
+        self._function = F.ELEMENTWISE[name]
 
     def __call__(self, x) -> Tensor:
-        return type(self).function(x if isinstance(x, Tensor) else Tensor(x))
+        return self._function(x if isinstance(x, Tensor) else Tensor(x))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        return f"Activation({self.name!r})"
 
 
-class ReLU(_Activation):
-    function = staticmethod(F.relu)
+class ReLU(Activation):
+    def __init__(self):
+        super().__init__("relu")
+
+    def __repr__(self) -> str:
+        return "ReLU()"
 
 
-class Tanh(_Activation):
-    function = staticmethod(F.tanh)
+class Tanh(Activation):
+    def __init__(self):
+        super().__init__("tanh")
+
+    def __repr__(self) -> str:
+        return "Tanh()"
 
 
-class Sigmoid(_Activation):
-    function = staticmethod(F.sigmoid)
+class Sigmoid(Activation):
+    def __init__(self):
+        super().__init__("sigmoid")
 
-
-class Identity(_Activation):
-    pass
+    def __repr__(self) -> str:
+        return "Sigmoid()"
 
 
 class Sequential(Module):
@@ -298,14 +310,12 @@ class Sequential(Module):
         activation between them and none after the last. With the same ``rng`` it draws the
         very same weights as ``MLP``, so the two compute the same numbers."""
         sizes = _layer_sizes(n_in, n_outs)
-        act = {"relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid, "linear": Identity}[
-            _check_activation(activation)
-        ]
+        _check_activation(activation)
         gen = _generator(rng)
         last = len(sizes) - 2
         modules: list[Module] = []
         for i in range(last + 1):
             modules.append(Linear(sizes[i], sizes[i + 1], rng=gen, dtype=dtype))
             if i < last and activation != "linear":
-                modules.append(act())
+                modules.append(ReLU() if activation == "relu" else Activation(activation))
         return cls(*modules)

@@ -6,8 +6,9 @@ writes ``loss.backward()`` and then ``to_dot(loss)`` wants to see the whole grap
 gradient of every node. So the pass leaves behind, for each node it releases, a ``Skeleton``:
 the node's operation and name, its shape, and its value and gradient as small summaries — the
 numbers themselves for arrays of at most ``SHOWN`` elements, only the shape beyond — linked
-to the skeletons of its inputs, to the leaves themselves (their ``.grad`` stays live) and to
-summaries of its constants. The released node keeps its skeleton, and drawings start there.
+to the skeletons of its inputs: of recorded nodes, of leaves (which refer to the leaf itself,
+whose ``.grad`` stays live) and of constant tensors; numbers and small arrays it took stay as
+they are. The released node keeps its skeleton, and drawings start there.
 
 The summaries are copies taken before the node's VJPs run (an in-place VJP may reuse the
 buffers afterwards), and a skeleton holds no reference to any array or node of the graph
@@ -34,7 +35,7 @@ class Skeleton:
     """A released node (or a constant tensor) as drawings see it; shaped like a node so the
     same walk serves live graphs and released ones."""
 
-    __slots__ = ("_prim", "_args", "_kw", "_seq", "data", "grad", "name", "requires_grad")
+    __slots__ = ("_prim", "_args", "_kw", "_seq", "data", "grad", "name", "requires_grad", "leaf")
 
     def __init__(self):
         self._prim = None
@@ -44,6 +45,7 @@ class Skeleton:
         self.data = self.grad = None
         self.name = ""
         self.requires_grad = False
+        self.leaf = None  # for a leaf: the leaf itself, whose value and gradient stay live
 
 
 class Skeletons:
@@ -74,8 +76,12 @@ class Skeletons:
             if sk is None:
                 sk = self._made[id(arg)] = Skeleton()
             return sk
-        if arg.requires_grad:
-            return arg
-        const = Skeleton()
-        const.data, const.name, const._seq = summary(arg.data), arg.name, arg._seq
-        return const
+        sk = self._made.get(id(arg))  # a leaf or a constant tensor, maybe met already
+        if sk is None:
+            sk = self._made[id(arg)] = Skeleton()
+            sk.name, sk._seq, sk.requires_grad = arg.name, arg._seq, arg.requires_grad
+            if arg.requires_grad:
+                sk.leaf = arg
+            else:
+                sk.data = summary(arg.data)
+        return sk
