@@ -70,7 +70,7 @@ def _number_text(x) -> str:
     if arr.dtype == object:
         return repr(x)
     if arr.size == 1:
-        return f"{float(arr.reshape(())):.4g}"
+        return f"{float(arr.reshape(())) + 0.0:.4g}"  # + 0.0: -0.0 reads 0
     if arr.size > SHOWN:
         return f"shape {arr.shape}"
     return _nested(arr)
@@ -79,7 +79,7 @@ def _number_text(x) -> str:
 def _nested(arr: np.ndarray) -> str:
     """[[0.5, -1], [0.25, 0.75]]: every number to 4 significant digits, no alignment padding."""
     if arr.ndim == 0:
-        return f"{float(arr):.4g}"
+        return f"{float(arr) + 0.0:.4g}"
     return "[" + ", ".join(_nested(a) for a in arr) + "]"
 
 
@@ -391,31 +391,34 @@ def _draw_with_matplotlib(boxes: list[Box], ax):
     ax.set_aspect("equal")
     ax.axis("off")
     for path, slot, n_inputs in paths:
-        _arrow(ax, path, slot, n_inputs, spans)
+        _arrow(ax, _arrow_points(path, slot, n_inputs, spans))
     for it in items:
         if it.box is not None:
             _box(ax, it, spans, scale, FancyBboxPatch)
     return ax
 
 
-def _arrow(ax, path, slot, n_inputs, spans):
-    """An arrow from the first item of ``path`` to the last: out along its own row to the edge
-    of its column, across the gap, through each lane, and level into the target at a height
-    that tells its argument's place (the first argument highest)."""
+def _arrow_points(path, slot: int, n_inputs: int, spans) -> list[tuple[float, float]]:
+    """The corners of an arrow from the first item of ``path`` to the last: out along its own
+    row to the edge of its column, across the gap, through each lane, and level into the
+    target at a height that tells its argument's place (the first argument highest)."""
     src, dst = path[0], path[-1]
-    xs = [_centre(spans, src.layer) + src.width / 2, spans[src.layer][1]]
-    ys = [src.y, src.y]
+    points = [(_centre(spans, src.layer) + src.width / 2, src.y), (spans[src.layer][1], src.y)]
     for lane in path[1:-1]:
-        xs += list(spans[lane.layer])
-        ys += [lane.y, lane.y]
+        points += [(spans[lane.layer][0], lane.y), (spans[lane.layer][1], lane.y)]
     y_in = dst.y + _port(slot, n_inputs) * min(0.18, dst.height * 0.6)
-    xs.append(spans[dst.layer][0] - _APPROACH)
-    ys.append(y_in)
+    points.append((spans[dst.layer][0] - _APPROACH, y_in))
+    points.append((_centre(spans, dst.layer) - dst.width / 2, y_in))
+    return points
+
+
+def _arrow(ax, points) -> None:
+    xs, ys = zip(*points[:-1])
     ax.plot(xs, ys, color="0.45", lw=0.9, solid_capstyle="round", zorder=1)
     ax.annotate(
         "",
-        xy=(_centre(spans, dst.layer) - dst.width / 2, y_in),
-        xytext=(xs[-1], y_in),
+        xy=points[-1],
+        xytext=points[-2],
         arrowprops=dict(arrowstyle="-|>", color="0.45", lw=0.9, shrinkA=0, shrinkB=0),
         zorder=1,
     )
