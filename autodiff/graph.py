@@ -21,6 +21,7 @@ import shutil
 import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
+from io import BytesIO
 
 import numpy as np
 
@@ -268,7 +269,7 @@ def _build_items(boxes: list[Box]):
                 columns[d].append(lane)
                 path.append(lane)
             path.append(items[b.key])
-            port = _port(slot, len(b.inputs))
+            port = 0.6 * _port(slot, len(b.inputs))  # under one place: no ties with neighbours
             for a, c in zip(path, path[1:]):
                 a.succs.append((c, port if c is path[-1] else 0.0))
                 c.preds.append((a, 0.0))
@@ -338,14 +339,13 @@ def _layout(boxes: list[Box]):
 
 
 def _draw_with_dot(dot_text: str, ax):
+    """Graphviz lays the graph out and renders it; matplotlib shows the picture."""
     import matplotlib.image as mpimg
     import matplotlib.pyplot as plt
 
     png = subprocess.run(
         ["dot", "-Tpng", "-Gdpi=110"], input=dot_text.encode(), capture_output=True, check=True
     ).stdout
-    from io import BytesIO
-
     image = mpimg.imread(BytesIO(png), format="png")
     if ax is None:
         h, w = image.shape[:2]
