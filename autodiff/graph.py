@@ -65,6 +65,8 @@ def _number_text(x) -> str:
     """A number, or a small array's numbers, or a large array's shape; '-' for nothing."""
     if x is None:
         return "-"
+    if isinstance(x, (Tensor, Value)):  # a gradient recorded by backward(create_graph=True)
+        x = x.data
     if isinstance(x, tuple):  # what a skeleton keeps of a large array
         return f"shape {x}"
     arr = np.asarray(x)

@@ -131,6 +131,17 @@ def test_value_graphs_show_the_gradients_of_inner_nodes():
     assert box_titled(boxes, "a").grad == text(2 * e.data * b.data)
 
 
+def test_gradients_recorded_by_create_graph_are_shown_as_numbers():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="x")
+    y = P.sum(x * x * x)
+    y.backward(create_graph=True)
+    assert box_titled(G.graph_boxes(y), "x").grad == "[3, 12]"
+    v = Value(2.0, label="v")
+    w = v * v * v
+    w.backward(create_graph=True)
+    assert box_titled(G.graph_boxes(w), "v").grad == "12"
+
+
 def test_limit_is_enforced():
     x = Tensor(np.ones((2, 2)), requires_grad=True)
     with pytest.raises(ValueError, match="more than 2 nodes"):
