@@ -174,7 +174,8 @@ def _load(args):
             classes = args.dims[-1] if args.dims else 3
             X, y = network.make_dataset(args.data, m=args.m, seed=args.data_seed, classes=classes)
         else:
-            X, y = network.load_data(args.data, label=args.label, m=args.m, seed=args.data_seed)
+            m = args.m if args.data in network.DATASETS else None
+            X, y = network.load_data(args.data, label=args.label, m=m, seed=args.data_seed)
     except (ValueError, TypeError) as exc:
         raise UsageError(_cli_words(str(exc))) from None
     n_features = X.shape[0]
