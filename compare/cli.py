@@ -435,6 +435,8 @@ def _cli_words(message: str) -> str:
 
 def _check_out(path: str) -> None:
     """``--out`` must be a folder, or a path where one can be made: refuse before any work."""
+    if not path.strip():
+        raise UsageError("--out must name a folder, got an empty path")
     parent = os.path.abspath(path)
     while not os.path.exists(parent):
         parent = os.path.dirname(parent)

@@ -8,6 +8,7 @@ into what a spec's loss wants (a 0/1 row for bce and single-output mse, one-hot 
 from __future__ import annotations
 
 import csv
+import inspect
 import json
 import os
 import zipfile
@@ -81,6 +82,10 @@ def moons(m: int = 200, noise: float = 0.1, seed: int = 0):
 def circles(m: int = 200, noise: float = 0.05, seed: int = 0, factor: float = 0.5):
     """An inner circle (label 1) of radius ``factor`` inside a unit circle (label 0)."""
     m, noise, rng = _check_common(m, noise, seed)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)):
+        raise TypeError(f"factor must be a number between 0 and 1, got {describe(factor)}")
+    if not 0 < factor < 1:
+        raise ValueError(f"factor must lie strictly between 0 and 1, got {factor!r}")
     n0 = m // 2
     t0 = np.linspace(0, 2 * np.pi, n0, endpoint=False)
     t1 = np.linspace(0, 2 * np.pi, m - n0, endpoint=False)
@@ -120,6 +125,10 @@ DATASETS = {"xor": xor, "moons": moons, "circles": circles, "spiral": spiral, "b
 def make_dataset(name: str, m: int | None = None, seed: int = 0, **kwargs):
     """A built-in data set by name: ``(X, y)`` with labels y of shape (1, m)."""
     check_choice("data", name, DATASETS)
+    takes = inspect.signature(DATASETS[name]).parameters
+    for key in kwargs:
+        if key not in takes:
+            raise TypeError(f"{key}: the data set {name!r} takes only {', '.join(takes)}")
     if m is not None:
         kwargs["m"] = m
     return DATASETS[name](seed=seed, **kwargs)
@@ -127,7 +136,8 @@ def make_dataset(name: str, m: int | None = None, seed: int = 0, **kwargs):
 
 def one_hot(y, n_classes: int) -> np.ndarray:
     """Integer labels of shape (1, m) or (m,) -> one-hot columns of shape (n_classes, m)."""
-    y = np.asarray(y).reshape(-1)
+    n_classes = check_positive_int("n_classes", n_classes)
+    y = _label_array(y).reshape(-1)
     if y.size and (np.any(y != np.round(y)) or y.min() < 0 or y.max() >= n_classes):
         raise ValueError(
             f"y must hold integer class labels 0..{n_classes - 1}, got values from "
@@ -138,13 +148,24 @@ def one_hot(y, n_classes: int) -> np.ndarray:
     return out
 
 
+def _label_array(y) -> np.ndarray:
+    if isinstance(y, (str, bytes)):
+        raise TypeError(f"y must be an array of labels, got {describe(y)}")
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"y must hold numeric labels, got an array of dtype {y.dtype}")
+    return y
+
+
 def targets(spec, y) -> np.ndarray:
     """The Y a spec's loss wants from class labels ``y`` (1, m), in ``spec.dtype``.
 
     One output: y itself (bce wants 0/1 labels). Several outputs: one-hot columns, one row per
     class. A (n_y, m) array already in that shape is passed through.
     """
-    y = np.asarray(y)
+    if not isinstance(spec, NetworkSpec):
+        raise TypeError(f"spec must be a NetworkSpec, got {describe(spec)}")
+    y = _label_array(y)
     n_y = spec.layer_dims[-1]
     if y.ndim == 2 and y.shape[0] == n_y and (n_y > 1 or spec.loss != "ce"):
         return y.astype(spec.dtype)

@@ -374,3 +374,9 @@ def test_check_params_refuses_what_it_cannot_use(capsys, tmp_path):
     assert one_error_line(err) == (
         f"--params {path3} holds a network for 3 features, but --data moons has 2"
     )
+
+
+def test_an_empty_out_is_refused(capsys):
+    code, _, err = run(capsys, "train", "--out=")
+    assert code == 2  # was: internal error: FileNotFoundError
+    assert one_error_line(err) == "--out must name a folder, got an empty path"

@@ -170,3 +170,44 @@ def test_network_spec_accepts_ordered_sequences_and_round_trips_through_a_dict()
     spec = NetworkSpec(np.array([3, 4, 1]), ("tanh", "sigmoid"))
     assert spec.layer_dims == (3, 4, 1)
     assert NetworkSpec(**spec.to_dict()) == spec
+
+
+SPEC = NetworkSpec([2, 3, 1])
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: network.check_params(None, {}), TypeError, "spec must be a NetworkSpec, got None"),
+        (lambda: network.check_data([2, 1], [[1.0]], [[1.0]]), TypeError, "spec must be a Network"),
+        (lambda: network.targets("bce", [[0, 1]]), TypeError, "spec must be a NetworkSpec"),
+        (lambda: network.targets(SPEC, ["a", "b"]), TypeError, "y must hold numeric labels"),
+        (lambda: network.one_hot("01", 2), TypeError, "y must be an array of labels"),
+        (lambda: network.one_hot([0, 1], 1.5), TypeError, "n_classes must be a positive integer"),
+        (lambda: network.one_hot([0, 1], 0), ValueError, "n_classes must be a positive integer"),
+        (lambda: network.circles(factor=-1.0), ValueError, "factor must lie strictly between"),
+        (lambda: network.circles(factor="x"), TypeError, "factor must be a number"),
+        (lambda: network.make_dataset("moons", classes=3), TypeError, "classes: the data set"),
+        (lambda: network.load_data("moons", m=True), TypeError, "m must be a positive integer"),
+        (
+            lambda: network.gradient_descent(None, {}, 1, 0.1),
+            TypeError,
+            "loss_and_grads must be a function",
+        ),
+        (
+            lambda: network.gradient_descent(lambda p: (0.0, {}), [1.0], 1, 0.1),
+            TypeError,
+            "params must be a dict of arrays, got a list",
+        ),
+    ],
+)
+def test_public_functions_of_network_name_the_bad_argument(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_the_boundary_checks_leave_good_calls_alone():
+    assert network.one_hot([0, 2], 3).tolist() == [[1, 0], [0, 0], [0, 1]]
+    assert network.targets(SPEC, [[0, 1]]).tolist() == [[0.0, 1.0]]
+    assert network.circles(m=10, factor=0.3)[0].shape == (2, 10)
+    assert network.make_dataset("spiral", m=9, classes=3)[1].max() == 2
