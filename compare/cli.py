@@ -137,8 +137,14 @@ class Option:
     kwargs: tuple = ()  # extra add_argument keywords, as (name, value) pairs
 
     @property
+    def key(self) -> str:
+        """A name for this option alone (``--no-header`` -> ``no_header``)."""
+        return self.flags[0].lstrip("-").replace("-", "_")
+
+    @property
     def dest(self) -> str:
-        return dict(self.kwargs).get("dest", self.flags[0].lstrip("-").replace("-", "_"))
+        """Where its value goes (``--header`` and ``--no-header`` share ``header``)."""
+        return dict(self.kwargs).get("dest", self.key)
 
 
 TRAINED = ("study", "check", "train")
@@ -217,8 +223,8 @@ def _add_options(parser: argparse.ArgumentParser, command: str | None) -> None:
         kwargs = dict(option.kwargs)
         help_text = option.help.format(default=option.default, **TRAINING_DEFAULTS.get(shown, {}))
         if command is None:
-            kwargs["dest"] = BEFORE + option.dest
-            if kwargs.get("action") is None:
+            kwargs["dest"] = BEFORE + option.key
+            if kwargs.get("action") is None and "choices" not in kwargs:
                 kwargs["metavar"] = option.dest.upper()
             if shown not in option.commands:
                 help_text = argparse.SUPPRESS  # accepted before a subcommand that takes it
@@ -252,7 +258,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         args, extra = parser.parse_known_args([*argv, "study"])
     command = args.command
     takes = {o.dest: o for o in OPTIONS if command in o.commands}
-    flag_of = {o.dest: o.flags[0] for o in OPTIONS}
+    by_key = {o.key: o for o in OPTIONS}
     for word in extra:
         option = next((o for o in OPTIONS if word.split("=")[0] in o.flags), None)
         if option is not None:
@@ -262,11 +268,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         if not key.startswith(BEFORE):
             continue
         delattr(args, key)
-        dest = key[len(BEFORE) :]
-        if dest not in takes:
-            raise UsageError(_not_taken(command, flag_of[dest]))
-        if not hasattr(args, dest):  # given after the subcommand too: the later one wins
-            setattr(args, dest, value)
+        option = by_key[key[len(BEFORE) :]]
+        if option.dest not in takes:
+            raise UsageError(_not_taken(command, option.flags[0]))
+        if not hasattr(args, option.dest):  # given after the subcommand too: the later one wins
+            setattr(args, option.dest, value)
     args.given = {dest for dest in takes if hasattr(args, dest)}
     for dest, option in takes.items():
         if not hasattr(args, dest):

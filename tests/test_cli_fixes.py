@@ -380,3 +380,18 @@ def test_an_empty_out_is_refused(capsys):
     code, _, err = run(capsys, "train", "--out=")
     assert code == 2  # was: internal error: FileNotFoundError
     assert one_error_line(err) == "--out must name a folder, got an empty path"
+
+
+def test_a_refused_option_is_named_as_it_was_written(capsys):
+    code, _, err = run(capsys, "--no-header", "mutants")
+    assert code == 2 and one_error_line(err).startswith("mutants does not take --no-header:")
+    code, _, err = run(capsys, "--header", "mutants")
+    assert code == 2 and one_error_line(err).startswith("mutants does not take --header:")
+
+
+def test_the_top_level_help_shows_the_study_s_options_with_their_choices(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "--loss {bce,mse,ce}" in out and "--print-every" not in out
+    assert "4 a check was inconclusive" in " ".join(out.split())
