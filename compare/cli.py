@@ -243,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"backproof {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    parser.subcommands = sub  # sub.choices: name -> parser; other modules may add_parser here
     for name, text in COMMAND_HELP.items():
         p = sub.add_parser(name, help=text, description=text, epilog=EXIT_CODES_TEXT)
         _add_options(p, name)
@@ -257,7 +258,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     if args.command is None:  # no subcommand: the study, with every option given before it
         args, extra = parser.parse_known_args([*argv, "study"])
     command = args.command
-    takes = {o.dest: o for o in OPTIONS if command in o.commands}
+    subparser = parser.subcommands.choices[command]
+    own = command in COMMAND_HELP  # built here from OPTIONS, which leaves out what was not given
+    if own:
+        takes = {o.dest for o in OPTIONS if command in o.commands}
+    else:  # a subcommand added by another module, with argparse's own defaults
+        takes = {action.dest for action in subparser._actions}
     by_key = {o.key: o for o in OPTIONS}
     for word in extra:
         option = next((o for o in OPTIONS if word.split("=")[0] in o.flags), None)
@@ -271,12 +277,18 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         option = by_key[key[len(BEFORE) :]]
         if option.dest not in takes:
             raise UsageError(_not_taken(command, option.flags[0]))
-        if not hasattr(args, option.dest):  # given after the subcommand too: the later one wins
+        if own:
+            given_after = hasattr(args, option.dest)
+        else:
+            given_after = getattr(args, option.dest) != subparser.get_default(option.dest)
+        if not given_after:  # given on both sides: the later one wins
             setattr(args, option.dest, value)
+    if not own:
+        return args
     args.given = {dest for dest in takes if hasattr(args, dest)}
-    for dest, option in takes.items():
-        if not hasattr(args, dest):
-            setattr(args, dest, option.default)
+    for option in OPTIONS:
+        if command in option.commands and not hasattr(args, option.dest):
+            setattr(args, option.dest, option.default)
     for name, value in TRAINING_DEFAULTS.get(command, {}).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
