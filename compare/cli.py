@@ -309,7 +309,7 @@ def _not_taken(command: str, flag: str) -> str:
 
 
 @dataclass
-class Problem:
+class Workload:
     """What ``study``, ``check`` and ``train`` work on."""
 
     spec: NetworkSpec
@@ -338,7 +338,7 @@ class Problem:
         }
 
 
-def _load(args) -> Problem:
+def _load(args) -> Workload:
     saved = _load_params(args) if getattr(args, "params", None) is not None else None
     data = _load_data(args, saved.spec if saved else None)
     if saved is not None:
@@ -356,7 +356,7 @@ def _load(args) -> Problem:
         X, Y = network.check_data(spec, data.X, Y)
     except (ValueError, TypeError) as exc:
         raise UsageError(_cli_words(str(exc))) from None
-    return Problem(spec, X, Y, data, saved.params if saved else None)
+    return Workload(spec, X, Y, data, saved.params if saved else None)
 
 
 def _load_data(args, spec: NetworkSpec | None) -> network.Dataset:
@@ -501,11 +501,11 @@ class _Diverged(Exception):
         self.divergence = divergence
 
 
-def _train_until_divergence(problem: Problem, epochs: int, lr: float, progress):
+def _train_until_divergence(work: Workload, epochs: int, lr: float, progress):
     """manual's gradient descent, stopped at the first epoch whose cost has diverged."""
     from .. import manual
 
-    spec, X, Y = problem.spec, problem.X, problem.Y
+    spec, X, Y = work.spec, work.X, work.Y
     history: list[float] = []
 
     def watched(params):
@@ -516,7 +516,7 @@ def _train_until_divergence(problem: Problem, epochs: int, lr: float, progress):
             raise _Diverged(Divergence(len(history) - 1, divergence.cost, divergence.start))
         return J, grads
 
-    start = network.init_params(spec) if problem.params is None else problem.params
+    start = network.init_params(spec) if work.params is None else work.params
     try:
         return network.gradient_descent(watched, start, epochs, lr, progress=progress)
     except _Diverged as exc:
@@ -575,12 +575,12 @@ def cmd_study(args) -> int:
     from .study import DEFAULT_STUDY, run_study, study_to_dict
 
     _check_out(args.out)
-    problem = _load(args)
+    work = _load(args)
     try:
         result = run_study(
-            problem.spec,
-            problem.X,
-            problem.Y,
+            work.spec,
+            work.X,
+            work.Y,
             out_dir=args.out,
             epochs=args.epochs,
             lr=args.lr,
@@ -592,11 +592,9 @@ def cmd_study(args) -> int:
     comparison = result["comparison"]
     _refuse_divergence(comparison, args.lr)
     if args.json:
-        _print_json(
-            _with_verdict(comparison, study_to_dict(result) | {"data": problem.data_dict()})
-        )
+        _print_json(_with_verdict(comparison, study_to_dict(result) | {"data": work.data_dict()}))
         return exit_code(comparison)
-    print(f"backproof study: {problem.describe_data()}\n")
+    print(f"backproof study: {work.describe_data()}\n")
     print(comparison)
     print()
     for name, fin in result["training"].items():
@@ -615,13 +613,13 @@ def cmd_study(args) -> int:
 def cmd_check(args) -> int:
     from .network_check import compare_network
 
-    problem = _load(args)
+    work = _load(args)
     try:
         comparison = compare_network(
-            problem.spec,
-            problem.X,
-            problem.Y,
-            problem.params,
+            work.spec,
+            work.X,
+            work.Y,
+            work.params,
             epochs=args.epochs,
             lr=args.lr,
             progress=_progress(args),
@@ -630,10 +628,10 @@ def cmd_check(args) -> int:
         raise UsageError(f"training diverged: {exc}") from None
     _refuse_divergence(comparison, args.lr)
     if args.json:
-        fields = comparison.to_dict() | {"data": problem.data_dict(), "params_file": args.params}
+        fields = comparison.to_dict() | {"data": work.data_dict(), "params_file": args.params}
         _print_json(_with_verdict(comparison, fields))
     else:
-        print(f"data: {problem.describe_data()}")
+        print(f"data: {work.describe_data()}")
         if args.params is not None:
             print(f"parameters: {args.params}")
         print(comparison)
@@ -642,10 +640,10 @@ def cmd_check(args) -> int:
 
 def cmd_train(args) -> int:
     _check_out(args.out)
-    problem = _load(args)
-    spec, X, Y = problem.spec, problem.X, problem.Y
+    work = _load(args)
+    spec, X, Y = work.spec, work.X, work.Y
     t0 = time.perf_counter()
-    params, history = _train_until_divergence(problem, args.epochs, args.lr, _progress(args))
+    params, history = _train_until_divergence(work, args.epochs, args.lr, _progress(args))
     seconds = time.perf_counter() - t0
     final = network.cost(spec, params, X, Y)
     acc = network.accuracy(spec, params, X, Y)
@@ -655,7 +653,7 @@ def cmd_train(args) -> int:
         _print_json(
             {
                 "spec": spec.to_dict(),
-                "data": problem.data_dict(),
+                "data": work.data_dict(),
                 "epochs": args.epochs,
                 "lr": args.lr,
                 "cost_history": history,
@@ -669,7 +667,7 @@ def cmd_train(args) -> int:
     every = args.print_every or max(1, args.epochs // 10)
     print(
         f"training {','.join(map(str, spec.layer_dims))} "
-        f"({','.join(spec.activations)}, {spec.loss}) on {problem.describe_data()}: "
+        f"({','.join(spec.activations)}, {spec.loss}) on {work.describe_data()}: "
         f"{args.epochs} epochs, lr {args.lr:g}"
     )
     for i in range(0, args.epochs, every):
@@ -687,11 +685,11 @@ def _network_label(spec: NetworkSpec) -> str:
 
 
 def cmd_mutants(args) -> int:
-    from .mutants import mutant_problem, run_catalog
+    from .mutants import mutant_work, run_catalog
 
     results = run_catalog()
     caught = all(r.caught for r in results)
-    examples = {r.mutant.name: mutant_problem(r.mutant)[2].shape[1] for r in results}
+    examples = {r.mutant.name: mutant_work(r.mutant)[2].shape[1] for r in results}
     if args.json:
         mutants = [
             r.to_dict() | {"network": r.mutant.spec.to_dict(), "m": examples[r.mutant.name]}
