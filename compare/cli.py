@@ -685,11 +685,11 @@ def _network_label(spec: NetworkSpec) -> str:
 
 
 def cmd_mutants(args) -> int:
-    from .mutants import mutant_work, run_catalog
+    from .mutants import mutant_problem, run_catalog
 
     results = run_catalog()
     caught = all(r.caught for r in results)
-    examples = {r.mutant.name: mutant_work(r.mutant)[2].shape[1] for r in results}
+    examples = {r.mutant.name: mutant_problem(r.mutant)[2].shape[1] for r in results}
     if args.json:
         mutants = [
             r.to_dict() | {"network": r.mutant.spec.to_dict(), "m": examples[r.mutant.name]}
