@@ -21,6 +21,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 
@@ -154,8 +155,8 @@ OPTIONS = (
     Option(("--dims",), "network", "layer sizes, e.g. 2,4,1 (default: features,8,outputs)",
            TRAINED, kwargs=(("type", _int_list),)),
     Option(("--activations",), "network",
-           f"one per layer: {', '.join(network.ACTIVATIONS)} (softmax last only); default "
-           "sigmoid everywhere (softmax last for --loss ce)",
+           "one per layer, e.g. tanh,sigmoid (the list is below); default sigmoid everywhere "
+           "(softmax last for --loss ce)",
            TRAINED, kwargs=(("type", _name_list),)),
     Option(("--loss",), "network", "(default: {default})", TRAINED, "bce",
            (("choices", network.LOSSES),)),
@@ -232,20 +233,39 @@ def _add_options(parser: argparse.ArgumentParser, command: str | None) -> None:
         groups[option.group].add_argument(*option.flags, help=help_text, **kwargs)
 
 
+def _epilog(*paragraphs: str, activations: bool) -> str:
+    """Paragraphs wrapped to the terminal's usual width, the activations listed one a line."""
+    parts = [textwrap.fill(p, 79) for p in paragraphs]
+    if activations:
+        lines = network.activations.summaries().splitlines()
+        parts.append("activations (--activations):\n" + "\n".join("  " + x for x in lines))
+    return "\n\n".join([*parts, textwrap.fill(EXIT_CODES_TEXT, 79)])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="backproof",
         description="Prove a neural network's gradients: the article's hand-derived backprop "
         "and a tape-based autodiff engine, checked against HIPS autograd, finite "
         "differences and the complex step.",
-        epilog="With no subcommand, backproof runs the default study. Options may come before "
-        "or after the subcommand. " + EXIT_CODES_TEXT,
+        epilog=_epilog(
+            "With no subcommand, backproof runs the default study. Options may come before or "
+            "after the subcommand.",
+            activations=True,
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"backproof {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     parser.subcommands = sub  # sub.choices: name -> parser; other modules may add_parser here
     for name, text in COMMAND_HELP.items():
-        p = sub.add_parser(name, help=text, description=text, epilog=EXIT_CODES_TEXT)
+        p = sub.add_parser(
+            name,
+            help=text,
+            description=text,
+            epilog=_epilog(activations=name in TRAINED),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         _add_options(p, name)
     _add_options(parser, None)
     return parser

@@ -414,3 +414,12 @@ def test_a_subcommand_added_by_another_module_gets_the_options_given_before_it(c
     code, _, err = run(capsys, "--lr", 1, "explain")
     assert code == 2
     assert one_error_line(err) == "explain does not take --lr (see backproof explain --help)"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["check", "--help"], ["train", "--help"]])
+def test_the_help_lists_every_registered_activation(capsys, args):
+    with pytest.raises(SystemExit):
+        cli.main(args)
+    out = capsys.readouterr().out
+    for activation in network.activations.REGISTRY.values():
+        assert f"  {activation.name}: {activation.summary}\n" in out
