@@ -51,7 +51,8 @@ def run_study(
     finals = {}
     for run in comparison.training:
         finals[run.implementation] = {
-            "final_cost": run.history[-1] if run.history else float("nan"),
+            # the cost of the final parameters (history[-1] is the cost before the last step)
+            "final_cost": network.cost(spec, run.params, X, Y) if run.params else float("nan"),
             "accuracy": network.accuracy(spec, run.params, X, Y) if run.params else None,
         }
 
