@@ -165,8 +165,8 @@ def explain(spec: NetworkSpec, params, X, Y, lr: float = 0.5) -> Explanation:
     backward, grads = _backward_steps(spec, params, Zs, As, Y, tolerance)
     update, new_params = _update_steps(spec, params, grads, lr)
     after = Step(
-        "J after",
-        "the same cost at the new parameters",
+        "J (new parameters)",
+        "",
         np.float64(network.cost(spec, new_params, X, Y)),
     )
     notes = []
@@ -412,20 +412,20 @@ def format_markdown(ex: Explanation) -> str:
     """The calculation as Markdown tables a teacher can paste."""
     out = [f"**{_describe(ex.spec, ex.m)}, lr = {format_number(ex.lr)}**"]
 
-    def table(title, steps, checked=False):
+    def table(title, steps, checked=False, blank="given"):
         out.extend(["", f"### {title}", ""])
         head = "| quantity | formula | value |" + (" autograd |" if checked else "")
         out.append(head)
         out.append("|---|---|---|" + ("---|" if checked else ""))
         for s in steps:
-            row = f"| `{s.name}` | {s.formula or 'given'} | {_markdown_value(s.value)} |"
+            row = f"| `{s.name}` | {s.formula or blank} | {_markdown_value(s.value)} |"
             if checked:
                 row += " agrees |" if s.agrees else (" DISAGREES |" if s.agrees is False else " |")
             out.append(row)
 
     table("Given", ex.inputs)
     table("Forward pass", ex.forward)
-    table("Cost", [ex.cost, ex.cost_after])
+    table("Cost", [ex.cost, ex.cost_after], blank="the same cost after one step")
     table("Backward pass", ex.backward, checked=True)
     table(f"One step, p ← p − {format_number(ex.lr)} · dp", ex.update)
     out.append("")
