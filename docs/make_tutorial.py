@@ -264,11 +264,14 @@ def render(sections, out_dir: str, stable_only: bool = False) -> str:
             parts.append(item.markdown)
         elif isinstance(item, Figure):
             parts.append(item)  # filled in below, once the captions are known
-        elif not stable_only or item.stable:
+        elif stable_only and not item.stable and isinstance(item, Command):
+            continue  # the study and the catalog take seconds and print timings
+        else:
             shown = item.code if isinstance(item, Python) else "$ backproof " + " ".join(item.args)
             language = "python" if isinstance(item, Python) else "console"
             output = block_output(item, namespace, out_dir).replace(out_dir + os.sep, "")
-            parts.append(f"```{language}\n{shown}\n```\n\n```text\n{output}\n```")
+            if item.stable or not stable_only:  # later snippets may use what this one defined
+                parts.append(f"```{language}\n{shown}\n```\n\n```text\n{output}\n```")
     if stable_only:
         return "\n\n".join(p for p in parts if isinstance(p, str)) + "\n"
     captions = draw_study(os.path.join(out_dir, "img"))
