@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import manual, network
 from ..network import NetworkSpec
+from ..network.activations import REGISTRY
 from . import reference
 
 __all__ = [
@@ -46,7 +47,8 @@ __all__ = [
 
 SIGNIFICANT_DIGITS = 9
 
-# g′ written through what the forward pass kept, as manual.activation_backward computes it
+# g′ in the layer's own names, for the activations a first course meets; the others are
+# described by their registry entry's summary (network.activations)
 _DERIVATIVE_TEXT = {
     "sigmoid": "A{l} ⊙ (1 − A{l})",
     "tanh": "1 − A{l}²",
@@ -233,20 +235,31 @@ def _dZ_formula(spec, l) -> str:
     L = spec.n_layers
     if l == L and spec.loss != "mse":
         return f"(A{L} − Y) / m"
-    if spec.activations[l - 1] == "softmax":
+    if not REGISTRY[spec.activations[l - 1]].elementwise:  # softmax
         return f"A{l} ⊙ (dA{l} − Σ_i dA{l} ⊙ A{l}), column by column"
     return f"dA{l} ⊙ g′(Z{l})"
 
 
 def _through_activation(spec, l, dA, Zs, As, steps) -> np.ndarray:
-    """dZ_l from dA_l by ``manual.activation_backward``; for an elementwise g, the step
-    g′(Z_l) is recorded first so that the product can be checked by hand."""
+    """dZ_l from dA_l by ``manual.activation_backward``, given A_l or Z_l as the activation's
+    registry entry declares; for an elementwise g, the step g′(Z_l) is recorded first so that
+    the product can be checked by hand."""
     g = spec.activations[l - 1]
-    if g != "softmax":
-        slope = manual.activation_backward(g, np.ones_like(dA), As[l])
-        text = _DERIVATIVE_TEXT.get(g, f"{g}′(Z{{l}})").format(l=l)
-        steps.append(Step(f"g′(Z{l})", f"{g}′(Z{l}) = {text}", np.broadcast_to(slope, dA.shape)))
-    return manual.activation_backward(g, dA, As[l])
+    entry = REGISTRY[g]
+    kept = As[l] if entry.from_output else Zs[l]
+    if entry.elementwise:
+        slope = manual.activation_backward(g, np.ones_like(dA), kept)
+        steps.append(Step(f"g′(Z{l})", _derivative_text(g, l), np.broadcast_to(slope, dA.shape)))
+    return manual.activation_backward(g, dA, kept)
+
+
+def _derivative_text(g: str, l: int) -> str:
+    if g in _DERIVATIVE_TEXT:
+        return f"{g}′(Z{l}) = " + _DERIVATIVE_TEXT[g].format(l=l)
+    _, says, derivative = REGISTRY[g].summary.partition("g' = ")
+    if says:
+        return f"{g}′(Z{l}) = {derivative} (z = Z{l}, a = A{l})"
+    return f"{g}′(Z{l}) (docs/derivations.md)"
 
 
 def _update_steps(spec, params, grads, lr):
@@ -287,7 +300,7 @@ class _AutogradDerivatives:
 
     def dZ(self, l: int) -> np.ndarray:
         spec, ops = self.spec, reference.AUTOGRAD_OPS
-        g = getattr(ops, spec.activations[l - 1])
+        g = ops.activation(spec.activations[l - 1])
         L = spec.n_layers
 
         def cost(Z):
