@@ -26,8 +26,8 @@ from io import BytesIO
 import numpy as np
 
 from .skeleton import SHOWN, Skeleton
-from .tape import reverse_tape
-from .tensor import RELEASED, Tensor
+from .tape import RELEASED, reverse_tape
+from .tensor import Tensor
 from .value import Value
 
 __all__ = ["Box", "graph_boxes", "to_dot", "draw"]
