@@ -190,6 +190,26 @@ def test_no_arrow_crosses_a_box(make):
     assert crossings(boxes) == []
 
 
+def random_expression(seed: int, n_leaves: int = 4, n_ops: int = 12) -> Value:
+    """A seeded random scalar expression: sums, products, a division by a constant-offset
+    square, tanh and subtraction of constants, over earlier results — long arrows included."""
+    rng = np.random.default_rng(seed)
+    pool = [Value(float(rng.uniform(-2, 2)), label=f"x{i}") for i in range(n_leaves)]
+    for _ in range(n_ops):
+        a, b = pool[rng.integers(len(pool))], pool[rng.integers(len(pool))]
+        pool.append([a + b, a * b, 3.0 / (a * a + 1.0), a.tanh(), a - 2.0][rng.integers(5)])
+    out = pool[-1]
+    for v in pool[n_leaves:-1]:
+        if rng.random() < 0.3:
+            out = out + v
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_no_arrow_crosses_a_box_in_random_graphs(seed):
+    assert crossings(G.graph_boxes(random_expression(seed))) == []
+
+
 def test_the_crossing_check_sees_a_crossing():
     # the check itself: a straight line from the first column to the last crosses boxes
     f = Value(1.5, label="f")
