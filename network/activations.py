@@ -69,11 +69,6 @@ class Activation:
     scalar: Callable | None = None
     elementwise: bool = True
 
-    @property
-    def keeps(self) -> str:
-        """What backprop must keep of the forward pass for this layer: ``"A"`` or ``"Z"``."""
-        return "A" if self.from_output else "Z"
-
     def backward_numpy(self, g, x, *, overwrite_g: bool = False, overwrite_x: bool = False):
         """dJ/dZ from ``g`` = dJ/dA in NumPy, with ``x`` = A or Z as declared.
 
