@@ -137,9 +137,8 @@ def _article_backprop_keys(spec, p, X, Y):
     L-1's keys, then overwritten by the loop, so dW_L and db_L never appear."""
     AL, caches = manual.forward_prop(X, p)
     L = len(caches)
-    m = AL.shape[1]
     grads = {}
-    dZ = (AL - Y) / m
+    dZ = AL - Y  # the article's dZ_L: its 1/m waits for dW and db (one_layer_backward)
     grads[f"dA{L - 1}"], grads[f"dW{L - 1}"], grads[f"db{L - 1}"] = manual.linear_backward(
         dZ, caches[L - 1][0]
     )
