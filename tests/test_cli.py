@@ -30,6 +30,7 @@ def test_the_default_study_in_an_empty_folder(tmp_path):
     assert "Taylor test, manual (right): slope 2.0" in out
     plots = sorted(os.listdir(tmp_path / "backproof-out"))
     assert plots == [
+        "catalog_heatmap.png",
         "cost_histories.png",
         "layer_grad_norms.png",
         "param_errors.png",
