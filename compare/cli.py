@@ -341,12 +341,12 @@ class Workload:
     def describe_data(self) -> str:
         data = self.data
         name = os.path.basename(data.source) if data.header is not None else data.source
-        text = f"{name}: {data.m} examples, {data.X.shape[0]} features"
+        facts = [f"{data.m} examples", f"{data.X.shape[0]} features"]
         if data.header is not None:
-            text += ", header row read" if data.header else ", no header row"
+            facts.append("header row read" if data.header else "no header row")
         if data.classes is not None:
-            text += ", classes " + ", ".join(f"{k}={c}" for k, c in enumerate(data.classes))
-        return text
+            facts.append("classes " + ", ".join(f"{k}={c}" for k, c in enumerate(data.classes)))
+        return f"{name} ({', '.join(facts)})"
 
     def data_dict(self) -> dict:
         return {
