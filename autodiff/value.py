@@ -135,10 +135,10 @@ def _unary_method(prim: Primitive):
 class Value:
     """A scalar node of the graph."""
 
-    __slots__ = ("data", "grad", "_prim", "_args", "_seq")
+    __slots__ = ("data", "grad", "_prim", "_args", "_seq", "_label")
     requires_grad = True  # every Value takes part in differentiation
 
-    def __init__(self, data, _children=(), _op=""):
+    def __init__(self, data, _children=(), _op="", label: str = ""):
         # _children and _op are accepted for micrograd compatibility and ignored: only
         # operations record nodes
         if isinstance(data, Value):
@@ -148,6 +148,19 @@ class Value:
         self._prim = None
         self._args = ()
         self._seq = next_stamp()
+        if label:
+            self.label = label
+
+    @property
+    def label(self) -> str:
+        """The name drawings show for this node ('' when none was given)."""
+        return getattr(self, "_label", "")  # unset on recorded nodes until someone names them
+
+    @label.setter
+    def label(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"label must be a string, got {type(text).__name__} {text!r}")
+        self._label = text
 
     # micrograd's view of the graph
     @property
