@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import platform
@@ -318,6 +319,40 @@ def mlp_nodes_per_second(Value, rounds: int = 5) -> tuple[int, float]:
     return nodes, nodes / best
 
 
+class _Slotted:
+    """A stand-in node: as many slots as a ``Value``, no methods."""
+
+    __slots__ = ("data", "grad", "_prim", "_a", "_b", "_seq")
+
+
+def cpython_floor(n: int = 64_000, rounds: int = 5) -> float:
+    """Seconds per node of the least a scalar engine does per recorded operation: one Python
+    call that creates a slotted object, fills its slots and keeps it (a graph stays alive until
+    backward). With the garbage collector on, as the graph grows its collections visit every
+    kept object again, and that is part of the floor."""
+    new, stamp = _Slotted.__new__, itertools.count().__next__
+
+    def record(a, b):
+        out = new(_Slotted)
+        out.data, out.grad, out._prim, out._a, out._b, out._seq = 1.0, 0.0, None, a, b, stamp()
+        return out
+
+    def build():
+        kept, prev = [], None
+        for _ in range(n):
+            prev = record(prev, 2.0)
+            kept.append(prev)
+        return kept
+
+    best = np.inf
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        graph = build()
+        best = min(best, time.perf_counter() - t0)
+        del graph
+    return best / n
+
+
 def catalog_on(spec, params, X, Y):
     """How many of the catalog's wrong derivations the default check_grad catches on this spec
     (those that apply: bce mutants that change the gradient of a sigmoid network)."""
@@ -442,6 +477,12 @@ def measure_value(results: dict) -> None:
         line += f"; micrograd: {theirs:,.0f} nodes/s ({m_nodes} nodes) -> {ours / theirs:.1f}x"
     except ImportError:
         line += "; micrograd not installed (pip install micrograd)"
+    floor = cpython_floor()
+    results["cpython_floor_ns_per_node"] = floor * 1e9
+    line += (
+        f"\nCPython floor here: one call creating and keeping a slotted object costs "
+        f"{floor * 1e9:.0f} ns (gc on), so forward alone caps at {1 / floor:,.0f} nodes/s"
+    )
     print(line)
 
 
