@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick    # under a minute: fewer repeats, no full FD run or catalog
     python benchmarks/run.py --configs A,B
     python benchmarks/run.py --json out.json
+    python benchmarks/run.py --blas-threads 1   # steadier ratios on a machine shared with others
 
 For each config (a sigmoid network with binary cross-entropy, one full-batch ``loss_and_grads``:
 forward, cost and every gradient; C and D also in float32) each implementation's median time is
@@ -44,6 +45,13 @@ import time
 if "--keep-openblas-env" not in sys.argv:
     for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         os.environ.pop(_var, None)
+# --blas-threads N: on a machine shared with other work, BLAS threads that wait for a core spin
+# and distort the ratios; one thread gives steadier ones. Read before NumPy starts its threads.
+for _i, _arg in enumerate(sys.argv):
+    if _arg.startswith("--blas-threads"):
+        _n = _arg.partition("=")[2] or (sys.argv[_i + 1] if _i + 1 < len(sys.argv) else "")
+        for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[_var] = _n
 
 import numpy as np  # noqa: E402
 
@@ -537,6 +545,11 @@ def main(argv=None) -> int:
         "--keep-openblas-env",
         action="store_true",
         help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as the environment sets them",
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        help="threads for BLAS (default: as the environment says); 1 steadies a shared machine",
     )
     parser.add_argument(
         "--configs",
