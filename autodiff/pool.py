@@ -10,7 +10,8 @@ dtype: their pages stay mapped and warm.
 
 The rules:
 
-- ``take(shape, dtype)`` returns an uninitialised array: one from the pool if it holds one of
+- ``take(shape, dtype)`` (or ``out(shape, dtype)``, which says None for what the pool leaves to
+  NumPy) returns an uninitialised array: one from the pool if it holds one of
   that shape and dtype, else a new one. Callers write every entry (``out=`` of a ufunc or of
   ``matmul``), so the numbers are bit for bit those computed without the pool.
 - ``give(arr)`` puts an array back. The caller guarantees that nothing else refers to it (the
@@ -55,6 +56,16 @@ class BufferPool:
         for n in shape:
             size *= n
         return size >= self.min_bytes
+
+    def out(self, shape: tuple, dtype) -> np.ndarray | None:
+        """The ``out=`` for a result of ``shape`` and float ``dtype``: an array from the pool,
+        or None (NumPy allocates as usual) when the pool is off or the result is small."""
+        if not self.enabled:
+            return None
+        size = dtype.itemsize
+        for n in shape:
+            size *= n
+        return self.take(shape, dtype) if size >= self.min_bytes else None
 
     def take(self, shape: tuple, dtype) -> np.ndarray:
         """An array of ``shape`` and ``dtype`` whose entries the caller will all overwrite."""

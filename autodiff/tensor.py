@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .pool import POOL
 from .registry import TENSOR_PRIMITIVES, Primitive, register
 from .tape import grad_enabled, may_overwrite, next_stamp, reverse_tape
 
@@ -322,9 +323,13 @@ def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict
     When the graph is being released, a primitive's in-place VJP (``definplace``) may build its
     result in the incoming gradient and the node's own output, if nothing else refers to them:
     fresh arrays cost more than arithmetic here (their pages are touched for the first time).
+    For the same reason, when a node is released, its gradient and its output go back to the
+    engine's pool (``autodiff.pool``) if nothing else refers to them, for the next operation
+    that needs an array of that shape.
     """
     nodes, leaves = reverse_tape(root)
     grads = {id(root): seed}
+    recycle = release and not create_graph and POOL.enabled
     for node in nodes:
         g = grads.pop(id(node), None)
         if node._prim is RELEASED:
@@ -360,7 +365,20 @@ def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict
                 ga = prev = None  # the dict is now the gradient's only holder
         if release:
             node._prim, node._args, node._kw = RELEASED, (), None
+            if recycle:
+                # the same rule as for the in-place VJPs: g held by the local alone, ans by the
+                # local and the node, the node by the local and the tape's list
+                values = None
+                if may_overwrite(g):
+                    POOL.give(g)
+                if may_overwrite(ans, 1, owner=node):
+                    node.data = _RELEASED_DATA
+                    POOL.give(ans)
     return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}
+
+
+_RELEASED_DATA = np.empty(0)
+_RELEASED_DATA.flags.writeable = False
 
 
 def grads_of(output: Tensor, inputs, *, create_graph: bool = False, seed=None) -> list:

@@ -77,3 +77,79 @@ def test_configure_turns_the_engine_pool_off_and_on_and_checks_its_arguments():
     finally:
         pool.configure(enabled=before[0], max_bytes=before[1], min_bytes=before[2])
         pool.clear()
+
+
+# -- the pool inside the engine ----------------------------------------------------------------
+from conftest import PAIRINGS, make_problem, pairing_id  # noqa: E402
+
+from backproof import autodiff  # noqa: E402
+from backproof.autodiff import Tensor  # noqa: E402
+
+
+@pytest.fixture
+def pool_everything():
+    """The engine's pool on and taking arrays of every size, so that small problems use it."""
+    before = (pool.POOL.enabled, pool.POOL.min_bytes)
+    pool.configure(enabled=True, min_bytes=0)
+    pool.clear()
+    yield pool.POOL
+    pool.configure(enabled=before[0], min_bytes=before[1])
+    pool.clear()
+
+
+def _step(spec, params, X, Y, enabled):
+    pool.POOL.enabled = enabled
+    return autodiff.loss_and_grads(spec, params, X, Y)
+
+
+@pytest.mark.parametrize("pairing", PAIRINGS, ids=[pairing_id(p) for p in PAIRINGS])
+def test_the_pool_changes_no_bit_of_any_result(pairing, pool_everything):
+    for dtype in ["float64", "float32"]:
+        spec, params, X, Y = make_problem(*pairing, dtype=dtype)
+        J_off, g_off = _step(spec, params, X, Y, enabled=False)
+        results = [_step(spec, params, X, Y, enabled=True) for _ in range(3)]
+        assert pool_everything.hits > 0  # the later calls ran in recycled memory
+        for J_on, g_on in results:
+            assert J_on == J_off
+            for k in g_off:
+                assert g_on[k].dtype == g_off[k].dtype
+                assert np.array_equal(g_on[k], g_off[k]), (pairing, dtype, k)
+        pool.clear()
+
+
+def test_gradients_handed_out_are_never_recycled(pool_everything):
+    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[4, 8, 8, 1], m=16)
+    _, first = autodiff.loss_and_grads(spec, params, X, Y)
+    kept = {k: v.copy() for k, v in first.items()}
+    other = {k: v * 2 for k, v in params.items()}
+    for _ in range(3):
+        autodiff.loss_and_grads(spec, other, X, Y)
+    for k in kept:
+        assert np.array_equal(first[k], kept[k]), k
+
+
+def test_what_the_caller_still_holds_is_not_recycled(pool_everything):
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.standard_normal((6, 5)), requires_grad=True)
+    x = rng.standard_normal((5, 7))
+    hidden = autodiff.tanh(W @ x)  # the caller keeps this intermediate
+    before = hidden.data.copy()
+    out = autodiff.sigmoid(hidden * 3.0).sum()
+    out.backward()
+    assert np.array_equal(hidden.data, before)
+    for _ in range(3):  # operations of the same shapes, which would reuse its memory
+        autodiff.sigmoid(autodiff.tanh(W @ x) * 3.0).sum().backward()
+    assert np.array_equal(hidden.data, before)
+
+
+def test_a_retained_graph_is_not_recycled(pool_everything):
+    rng = np.random.default_rng(1)
+    W = Tensor(rng.standard_normal((6, 5)), requires_grad=True)
+    x = rng.standard_normal((5, 7))
+    out = autodiff.sigmoid(autodiff.tanh(W @ x)).sum()
+    out.backward(retain_graph=True)
+    first = W.grad.copy()
+    assert pool_everything.held_bytes == 0
+    W.grad = None
+    out.backward()
+    assert np.array_equal(W.grad, first)
