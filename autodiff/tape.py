@@ -33,6 +33,7 @@ _counter = itertools.count(1)
 next_stamp = _counter.__next__
 _local = threading.local()
 _by_stamp = attrgetter("_seq")
+_ARGS = attrgetter("_args")
 
 
 def grad_enabled() -> bool:
@@ -84,6 +85,9 @@ def reverse_tape(root, *, every_input: bool = False) -> tuple[list, list]:
     node_type = type(root)
     # a class whose every node takes part (Value.requires_grad is a class attribute, True)
     follow_all = every_input or getattr(node_type, "requires_grad", None) is True
+    # how to read a node's arguments: ``node._args``, or the class's own faster getter (Value
+    # keeps its one or two arguments in two slots, the second None for a unary operation)
+    args_of = getattr(node_type, "_walk_args", _ARGS)
     nodes, leaves = [], []
     # the nodes themselves, not their id()s: a node hashes by identity, its address rotated so
     # that the low bits vary, while raw addresses (multiples of 16) crowd a set's buckets and
@@ -97,7 +101,7 @@ def reverse_tape(root, *, every_input: bool = False) -> tuple[list, list]:
             leaves.append(node)
             continue
         keep(node)
-        for arg in node._args:
+        for arg in args_of(node):
             if type(arg) is node_type and (follow_all or arg.requires_grad) and arg not in seen:
                 visit(arg)
                 push(arg)
