@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from tqdm import tqdm
@@ -23,7 +23,15 @@ from tqdm import tqdm
 from ..network.training import show_progress
 from ..network.validation import describe
 from .diagnosis import Diagnosis, DirectionCheck, diagnose
-from .fdpolicy import CONFIDENCE, LADDER_START, METHODS, LadderResult, Noise, Tolerance
+from .fdpolicy import (
+    CONFIDENCE,
+    LADDER_LENGTH,
+    LADDER_START,
+    METHODS,
+    LadderResult,
+    Noise,
+    Tolerance,
+)
 from .numerical import Problem, Structure
 from .verdicts import (
     ADVICE,
@@ -275,6 +283,12 @@ class _Options:
     factors: Mapping | None
     seed: int
     progress: bool | None
+    floor_step: float | None = None  # the step the noise floor is measured over; None: start
+
+    def resolution(self) -> float:
+        """The largest step of the first ladder (times max(|x_i|, 1)): the noise floor of the
+        tolerance is the noise over it, whichever ladder settles an entry."""
+        return self.floor_step or self.start or LADDER_START
 
 
 def _check_callable(name: str, fn) -> None:
@@ -382,8 +396,8 @@ class Reference:
 
     Where a kink was confirmed, ``low``/``high`` are its one-sided derivatives and ``estimate``
     their midpoint; elsewhere all three are the sharpest estimate. ``error`` bounds the
-    reference's own error; ``step`` the step of the differences behind the estimate (the noise
-    floor of the tolerance is the noise over it).
+    reference's own error; ``step`` the step of the differences behind the estimate and
+    ``largest`` the largest step of the first ladder (for the noise floor, ``Tolerance.at``).
     """
 
     estimate: np.ndarray
@@ -395,6 +409,7 @@ class Reference:
     kink: np.ndarray
     finite: np.ndarray
     step: np.ndarray
+    largest: np.ndarray
 
     @classmethod
     def from_ladders(cls, ladders: list[LadderResult], confidence: float):
@@ -418,16 +433,16 @@ class Reference:
                 est[k] = low[k] = high[k] = best.value
                 err[k] = low_err[k] = high_err[k] = best.error
                 step[k] = best.step
-        return cls(est, err, low, high, low_err, high_err, kink, finite, step)
+        return cls(est, err, low, high, low_err, high_err, kink, finite, step, step.copy())
 
 
-def _stop_rule(tol: Tolerance):
+def _stop_rule(tol: Tolerance, largest_step: float):
     """When a ladder may stop: its estimates are settled well inside the tolerance, and either
     a kink is confirmed or none larger than half the tolerance can hide."""
     k = tol.confidence
 
     def allowed(e) -> float:
-        return tol.rtol * abs(e.value) + tol.noise_floor / e.step
+        return tol.rtol * abs(e.value) + tol.noise_floor / largest_step
 
     def good_enough(lad: LadderResult) -> bool:
         if lad.kink(k):
@@ -452,7 +467,8 @@ def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opt
     iterator = chosen
     if bar is not None:
         iterator = bar(iterator, total=len(chosen))
-    for i in iterator:
+    resolution = opts.resolution() * np.maximum(np.abs(problem.x0[chosen]), 1.0)
+    for i, largest in zip(iterator, resolution):
         if opts.method == "complex":
             e = np.zeros(problem.x0.size)
             e[i] = 1.0
@@ -464,10 +480,12 @@ def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opt
                 noise,
                 opts.start,
                 extrapolate=opts.method != "central",
-                good_enough=_stop_rule(tol),
+                good_enough=_stop_rule(tol, largest),
             )
         )
-    return Reference.from_ladders(ladders, tol.confidence)
+    ref = Reference.from_ladders(ladders, tol.confidence)
+    ref.largest[:] = resolution
+    return ref
 
 
 def _direction_reference(problem: Problem, directions: list, noise, tol, opts) -> Reference:
@@ -478,10 +496,12 @@ def _direction_reference(problem: Problem, directions: list, noise, tol, opts) -
             continue
         ladders.append(
             problem.direction_ladder(
-                v, noise, opts.start, opts.method != "central", _stop_rule(tol)
+                v, noise, opts.start, opts.method != "central", _stop_rule(tol, opts.resolution())
             )
         )
-    return Reference.from_ladders(ladders, tol.confidence)
+    ref = Reference.from_ladders(ladders, tol.confidence)
+    ref.largest[:] = opts.resolution()
+    return ref
 
 
 def _random_directions(problem: Problem, i: int, k: int, rng) -> list[np.ndarray]:
@@ -604,9 +624,83 @@ def check_grad(
         opts.atol,
         _largest(*(np.maximum(np.abs(r.estimate) - CONFIDENCE * r.error, 0) for r in refs)),
     )
+    entries, dir_refs = _shrink_unsettled(
+        problem, analytic, chosen, entries, dir_refs, noise, tol, opts
+    )
     judged = _judge_params(problem, analytic, chosen, entries, dir_refs, tol, opts, do_full)
     notes += _precision_notes(problem, noise, tol)
     return _assemble(problem, judged, tol, noise, opts, do_full, notes, time.perf_counter() - t0)
+
+
+def _shrink_unsettled(problem, analytic, chosen, entries, dir_refs, noise, tol, opts):
+    """Shrink the step before saying anything but "pass": every entry (and direction) that the
+    first ladder could not certify gets a second ladder continuing below its smallest step.
+
+    A function with kinks near x (a relu network over many examples) can look smooth and
+    settled at every step of the first ladder while each step straddles a kink; below the
+    nearest kink the differences see the true derivative. The second ladder's verdict stands
+    when it settles the entry (pass or fail) or when the first said "fail"; a real mistake
+    fails again, and an entry neither ladder can settle stays inconclusive.
+    """
+    if opts.method == "complex":
+        return entries, dir_refs
+    flat_g = _flat_analytic(problem.structure, analytic)
+    g = flat_g[chosen]
+    redo = (_verdicts(g, entries, tol) != PASS) & np.isfinite(g)
+    if redo.any():
+        again = _entry_reference(problem, chosen[redo], noise, tol, _finer(opts), None)
+        entries = _prefer(entries, redo, again, g[redo], tol)
+    confirmed = {}
+    for i, (vs, ref) in dir_refs.items():
+        if vs:
+            start, stop = problem.structure.offsets[i], problem.structure.offsets[i + 1]
+            local = [v[start:stop] for v in vs]
+            ga, allowed = _direction_tolerance(flat_g[start:stop], local, ref, tol)
+            redo = _verdicts(ga, ref, tol, allowed) != PASS
+            if redo.any():
+                chosen_vs = [v for v, r in zip(vs, redo) if r]
+                again = _direction_reference(problem, chosen_vs, noise, tol, _finer(opts))
+                ga_again, allowed_again = _direction_tolerance(
+                    flat_g[start:stop], [v[start:stop] for v in chosen_vs], again, tol
+                )
+                ref = _prefer(ref, redo, again, ga_again, tol, allowed_again, allowed[redo])
+        confirmed[i] = (vs, ref)
+    return entries, confirmed
+
+
+def _finer(opts: _Options) -> _Options:
+    """The options of the second ladder: it starts where the first one ended."""
+    first = opts.start or LADDER_START
+    return replace(opts, start=first / 2.0**LADDER_LENGTH, floor_step=opts.resolution())
+
+
+def _prefer(ref, mask, again, g, tol, allowed_again=None, allowed_first=None) -> Reference:
+    """``ref`` with the entries where ``mask`` holds taken from the finer ``again`` when that
+    settles them (pass or fail) or when the first reference said "fail"."""
+    first = _verdicts(g, _take(ref, mask), tol, allowed_first)
+    second = _verdicts(g, again, tol, allowed_again)
+    use = (second != INCONCLUSIVE) | (first == FAIL)
+    where = np.flatnonzero(mask)[use]
+    out = Reference(*(getattr(ref, f).copy() for f in Reference.__dataclass_fields__))
+    for f in Reference.__dataclass_fields__:
+        getattr(out, f)[where] = getattr(again, f)[use]
+    return out
+
+
+def _flat_analytic(structure: Structure, analytic: list) -> np.ndarray:
+    """The analytic gradient as one flat vector (nan where it is missing or misshapen)."""
+    flat = np.full(structure.size, np.nan)
+    for i, a in enumerate(analytic):
+        if a is not None and a.shape == structure.shapes[i]:
+            flat[structure.offsets[i] : structure.offsets[i + 1]] = a.ravel()
+    return flat
+
+
+def _verdicts(g, ref: Reference, tol: Tolerance, allowed=None) -> np.ndarray:
+    """``judge`` of values ``g`` against a reference, f not finite nearby: inconclusive."""
+    allowed = tol.at(ref.estimate, ref.step, ref.largest) if allowed is None else allowed
+    v = judge(g, ref.estimate, ref.error, allowed, tol.confidence, *_interval(ref))
+    return np.where(ref.finite | ~np.isfinite(g), v, INCONCLUSIVE)
 
 
 def _progress_bar(progress, n: int):
@@ -632,20 +726,24 @@ def _take(ref: Reference, sel) -> Reference:
     return Reference(*(getattr(ref, f)[sel] for f in Reference.__dataclass_fields__))
 
 
+def _direction_tolerance(a, local: list, ref: Reference, tol: Tolerance):
+    """(g . v, the tolerance) for directions ``local`` within one parameter whose analytic
+    gradient is the flat ``a``: atol per unit of |v|, rtol of sum |g_j v_j| (a directional
+    derivative that cancels is as accurate as its terms, not as its sum), and the noise floor."""
+    ga = np.array([a @ v for v in local])
+    spread = np.array([np.abs(a) @ np.abs(v) for v in local])
+    reach = np.array([np.sum(np.abs(v)) for v in local])
+    floor = tol.floor(ref.step, ref.largest)
+    return ga, tol.atol * reach + tol.rtol * spread + floor
+
+
 def _judge_directions(analytic, part, vs, ref: Reference, tol: Tolerance, start, stop):
     """The directional checks of one parameter: (analytic . v) against d/dv numerically."""
     if not vs:
         return []
-    a = analytic.ravel().astype(np.float64)
     local = [v[start:stop] for v in vs]
-    ga = np.array([a @ v for v in local])
-    spread = np.array([np.abs(a) @ np.abs(v) for v in local])
-    reach = np.array([np.sum(np.abs(v)) for v in local])
-    allowed = (
-        tol.atol * reach + tol.rtol * spread + np.minimum(tol.noise_floor / ref.step, tol.floor_cap)
-    )
-    verdicts = judge(ga, ref.estimate, ref.error, allowed, tol.confidence, *_interval(ref))
-    verdicts = np.where(ref.finite, verdicts, INCONCLUSIVE)
+    ga, allowed = _direction_tolerance(analytic.ravel().astype(np.float64), local, ref, tol)
+    verdicts = _verdicts(ga, ref, tol, allowed)
     square = analytic.ndim == 2 and analytic.shape[0] == analytic.shape[1]
     out = []
     for k, v in enumerate(local):
@@ -683,9 +781,8 @@ def _judge_params(problem, analytic, chosen, entries, dir_refs, tol, opts, do_fu
         a_vals = (
             a_full.ravel()[local].astype(np.float64) if comparable else np.full(local.size, np.nan)
         )
-        allowed = tol.at(ref.estimate, ref.step)
-        verdicts = judge(a_vals, ref.estimate, ref.error, allowed, tol.confidence, *_interval(ref))
-        verdicts = np.where(ref.finite | ~np.isfinite(a_vals), verdicts, INCONCLUSIVE)
+        allowed = tol.at(ref.estimate, ref.step, ref.largest)
+        verdicts = _verdicts(a_vals, ref, tol, allowed)
         if not comparable:
             verdicts = np.full(local.size, FAIL)
         vs, dref = dir_refs.get(i, ([], None))
@@ -804,7 +901,7 @@ def _assemble(problem, judged, tol, noise, opts, do_full, notes, seconds) -> Gra
         atol=float(tol.atol),
         floor=float(
             min(
-                tol.noise_floor / (LADDER_START if opts.start is None else opts.start),
+                tol.noise_floor / opts.resolution(),
                 tol.floor_cap,
             )
         ),
@@ -821,6 +918,37 @@ def _assemble(problem, judged, tol, noise, opts, do_full, notes, seconds) -> Gra
         reason=undecided[0].reason if verdict == INCONCLUSIVE else "",
         advice=undecided[0].advice if verdict == INCONCLUSIVE else "",
     )
+
+
+def settle_entries(
+    f: Callable, x, wanted: Mapping, grad_eps: float, numerical_scale: float, seed: int = 0
+) -> tuple[dict, Tolerance]:
+    """Ladder references for some entries of a dict ``x``, for callers (``compare_network``)
+    whose cheap reference could not certify them: ``{name: flat indices}`` ->
+    ``({name: (Reference, finer Reference)}, Tolerance)``. Judge with ``judge_settled``."""
+    problem = Problem.build(f, x, "richardson", None)
+    noise = problem.measure_noise(np.random.default_rng(seed))
+    tol = Tolerance.choose(grad_eps, noise, numerical_scale)
+    opts = _Options("richardson", None, None, None, True, 0, 0, None, seed, False)
+    fine = _finer(opts)
+    out = {}
+    for i, name in enumerate(problem.structure.keys):
+        local = np.asarray(wanted.get(name, []), dtype=np.intp)
+        if local.size:
+            flat = problem.structure.offsets[i] + local
+            out[name] = tuple(
+                _entry_reference(problem, flat, noise, tol, o, None) for o in (opts, fine)
+            )
+    return out, tol
+
+
+def judge_settled(g, refs: tuple, tol: Tolerance) -> tuple[np.ndarray, np.ndarray]:
+    """(verdicts, tolerances) of values ``g`` against ``settle_entries``' two references, by
+    the rule of ``_shrink_unsettled``."""
+    coarse, fine = refs
+    unsettled = _verdicts(g, coarse, tol) != PASS
+    ref = _prefer(coarse, unsettled, _take(fine, unsettled), g[unsettled], tol)
+    return _verdicts(g, ref, tol), tol.at(ref.estimate, ref.step, ref.largest)
 
 
 def assert_grad_close(

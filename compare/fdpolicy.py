@@ -65,6 +65,7 @@ LADDER_START = 0.5  # the largest step, times max(|x_i|, 1): large steps certify
 LADDER_LENGTH = 12  # halvings: the smallest step is LADDER_START / 2^11, about 2.4e-4
 LADDER_MIN_STEPS = 4  # never stop before this many steps: kinks need a few rows to show
 MAX_ORDER = 3  # Richardson levels in the tableau
+KINK_ROWS = 4  # a kink must show in the jump R(h) - L(h) at the finest rows of the ladder
 NOISE_LINES = 3  # lines along which the noise of f is measured; the smallest level is kept
 NOISE_POINTS = 9  # points per line (a difference table up to order 8)
 
@@ -169,10 +170,12 @@ class _Tableau:
         self.rows.append(row)
         self.steps.append(h)
 
-    def best(self, noise: float) -> Estimate:
-        """The entry with the smallest error bound (needs a coarser neighbour at its order)."""
+    def best(self, noise: float, last: int | None = None) -> Estimate:
+        """The entry with the smallest error bound (needs a coarser neighbour at its order),
+        among the ``last`` finest rows when given."""
         best = _NONE
-        for j in range(1, len(self.rows)):
+        first = 1 if last is None else max(1, len(self.rows) - last)
+        for j in range(first, len(self.rows)):
             for k in range(len(self.rows[j])):
                 if len(self.rows[j - 1]) <= k:
                     continue
@@ -256,6 +259,8 @@ def run_ladder(
             if not extrapolate:
                 tableau.rows[-1] = tableau.rows[-1][:1]
         best = {name: t.best(noise) for name, t in tableaus.items()}
+        # a kink is confirmed only where the steps have shrunk: at the finest rows
+        best["jump"] = tableaus["jump"].best(noise, last=KINK_ROWS)
         result = LadderResult(**best, evaluations=calls, finite=usable >= 2)
         if good_enough is not None and usable >= LADDER_MIN_STEPS and good_enough(result):
             break
@@ -349,7 +354,8 @@ def estimate_noise(
 
 RTOL_FACTOR = 7.0  # rtol = RTOL_FACTOR sqrt(eps): 1e-7 in float64, 2.4e-3 in float32
 ATOL_FACTOR = 100.0  # atol = ATOL_FACTOR eps max|g~|
-FLOOR_FACTOR = 10.0  # resolution floor = FLOOR_FACTOR noise / largest step
+FLOOR_FACTOR = 30.0
+FLOOR_RELATIVE = 1e-7  # the floor may grow to this fraction of the largest resolved slope
 CONFIDENCE = 3.0  # k in the interval rule: error bounds are trusted up to k times
 
 
@@ -393,8 +399,17 @@ class Tolerance:
             floor_cap=resolved_scale,
         )
 
-    def at(self, estimate, step=LADDER_START):
+    def floor(self, step, largest):
+        """The noise floor for estimates from differences with ``step`` in a ladder that
+        started at ``largest``: FLOOR_FACTOR x noise / step, but no more than the noise over
+        the largest step or FLOOR_RELATIVE of the largest slope resolved (a smaller step is
+        taken near kinks, and its larger floor must not hide a mistake), and never more than
+        that slope itself (where the differences see no slope at all, nothing passes)."""
+        step, largest = np.asarray(step, dtype=float), np.asarray(largest, dtype=float)
+        ceiling = np.maximum(self.noise_floor / largest, FLOOR_RELATIVE * self.floor_cap)
+        return np.minimum(np.minimum(self.noise_floor / step, ceiling), self.floor_cap)
+
+    def at(self, estimate, step=LADDER_START, largest=LADDER_START):
         """The tolerance for entries whose reference value ``estimate`` came from differences
-        with ``step``."""
-        floor = np.minimum(self.noise_floor / np.asarray(step), self.floor_cap)
-        return self.atol + self.rtol * np.abs(estimate) + floor
+        with ``step`` in a ladder that started at ``largest``."""
+        return self.atol + self.rtol * np.abs(estimate) + self.floor(step, largest)
