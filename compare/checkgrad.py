@@ -25,6 +25,7 @@ from ..network.validation import describe
 from .diagnosis import Diagnosis, DirectionCheck, diagnose
 from .fdpolicy import (
     CONFIDENCE,
+    FLOOR_CAP,
     LADDER_LENGTH,
     LADDER_START,
     METHODS,
@@ -284,6 +285,7 @@ class _Options:
     seed: int
     progress: bool | None
     floor_step: float | None = None  # the step the noise floor is measured over; None: start
+    second: bool = False  # the second ladder, below the first: f is known to move
 
     def resolution(self) -> float:
         """The largest step of the first ladder (times max(|x_i|, 1)): the noise floor of the
@@ -410,11 +412,12 @@ class Reference:
     finite: np.ndarray
     step: np.ndarray
     largest: np.ndarray
+    slack: np.ndarray  # the jump of a kink at x the ladder could not exclude
 
     @classmethod
     def from_ladders(cls, ladders: list[LadderResult], confidence: float):
         n = len(ladders)
-        step = np.full(n, math.inf)
+        step, slack = np.full(n, math.inf), np.zeros(n)
         est, err, low, high, low_err, high_err = (np.empty(n) for _ in range(6))
         kink, finite = np.zeros(n, bool), np.zeros(n, bool)
         for k, lad in enumerate(ladders):
@@ -433,7 +436,9 @@ class Reference:
                 est[k] = low[k] = high[k] = best.value
                 err[k] = low_err[k] = high_err[k] = best.error
                 step[k] = best.step
-        return cls(est, err, low, high, low_err, high_err, kink, finite, step, step.copy())
+                # the sharpest estimate may be one-sided: the other side is a whole jump away
+                slack[k] = lad.possible_jump(confidence)
+        return cls(est, err, low, high, low_err, high_err, kink, finite, step, step.copy(), slack)
 
 
 def _stop_rule(tol: Tolerance, largest_step: float):
@@ -459,7 +464,8 @@ def _complex_ladder(value: float, eps: float) -> LadderResult:
     from .fdpolicy import Estimate
 
     est = Estimate(value, 4 * eps * abs(value))
-    return LadderResult(est, est, est, Estimate(0.0, 0.0), 1, math.isfinite(value))
+    zero = Estimate(0.0, 0.0)
+    return LadderResult(est, est, est, zero, 1, math.isfinite(value), zero)
 
 
 def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opts, bar):
@@ -481,6 +487,7 @@ def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opt
                 opts.start,
                 extrapolate=opts.method != "central",
                 good_enough=_stop_rule(tol, largest),
+                moving=opts.second,
             )
         )
     ref = Reference.from_ladders(ladders, tol.confidence)
@@ -496,7 +503,12 @@ def _direction_reference(problem: Problem, directions: list, noise, tol, opts) -
             continue
         ladders.append(
             problem.direction_ladder(
-                v, noise, opts.start, opts.method != "central", _stop_rule(tol, opts.resolution())
+                v,
+                noise,
+                opts.start,
+                opts.method != "central",
+                _stop_rule(tol, opts.resolution()),
+                moving=opts.second,
             )
         )
     ref = Reference.from_ladders(ladders, tol.confidence)
@@ -638,9 +650,9 @@ def _shrink_unsettled(problem, analytic, chosen, entries, dir_refs, noise, tol, 
 
     A function with kinks near x (a relu network over many examples) can look smooth and
     settled at every step of the first ladder while each step straddles a kink; below the
-    nearest kink the differences see the true derivative. The second ladder's verdict stands
-    when it settles the entry (pass or fail) or when the first said "fail"; a real mistake
-    fails again, and an entry neither ladder can settle stays inconclusive.
+    nearest kink the differences see the true derivative. An entry passes when either ladder
+    passes it and fails only when both fail it (small steps have their own traps: a quantised
+    f looks constant there); anything else is inconclusive.
     """
     if opts.method == "complex":
         return entries, dir_refs
@@ -671,15 +683,17 @@ def _shrink_unsettled(problem, analytic, chosen, entries, dir_refs, noise, tol, 
 def _finer(opts: _Options) -> _Options:
     """The options of the second ladder: it starts where the first one ended."""
     first = opts.start or LADDER_START
-    return replace(opts, start=first / 2.0**LADDER_LENGTH, floor_step=opts.resolution())
+    return replace(
+        opts, start=first / 2.0**LADDER_LENGTH, floor_step=opts.resolution(), second=True
+    )
 
 
 def _prefer(ref, mask, again, g, tol, allowed_again=None, allowed_first=None) -> Reference:
-    """``ref`` with the entries where ``mask`` holds taken from the finer ``again`` when that
-    settles them (pass or fail) or when the first reference said "fail"."""
+    """``ref`` with the entries where ``mask`` holds taken from the finer ``again`` when it
+    passes them or when the first reference said "fail": "fail" needs both to say so."""
     first = _verdicts(g, _take(ref, mask), tol, allowed_first)
     second = _verdicts(g, again, tol, allowed_again)
-    use = (second != INCONCLUSIVE) | (first == FAIL)
+    use = (second == PASS) | (first == FAIL)
     where = np.flatnonzero(mask)[use]
     out = Reference(*(getattr(ref, f).copy() for f in Reference.__dataclass_fields__))
     for f in Reference.__dataclass_fields__:
@@ -719,7 +733,7 @@ def _largest(*arrays) -> float:
 
 
 def _interval(ref: Reference) -> tuple:
-    return ref.low, ref.high, ref.low_error, ref.high_error
+    return ref.low, ref.high, ref.low_error, ref.high_error, ref.slack
 
 
 def _take(ref: Reference, sel) -> Reference:
@@ -902,7 +916,7 @@ def _assemble(problem, judged, tol, noise, opts, do_full, notes, seconds) -> Gra
         floor=float(
             min(
                 tol.noise_floor / opts.resolution(),
-                tol.floor_cap,
+                FLOOR_CAP * tol.resolved,
             )
         ),
         noise=float(noise.level),

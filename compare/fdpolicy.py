@@ -21,7 +21,7 @@ the one-sided ones every power), and every tableau entry T gets an error bound:
 
 The estimate kept is the one with the smallest bound. The noise of f is measured (Moré & Wild,
 "Estimating computational noise", SIAM J. Sci. Comput. 2011) from a table of differences of f
-at a few close points along a line, on several lines, keeping the smallest level.
+at a few close points along a line, on several lines, keeping the median level.
 
 Tolerances follow the precision f really has (``Tolerance``); the verdict rule is in
 ``verdicts``.
@@ -66,8 +66,9 @@ LADDER_LENGTH = 12  # halvings: the smallest step is LADDER_START / 2^11, about 
 LADDER_MIN_STEPS = 4  # never stop before this many steps: kinks need a few rows to show
 MAX_ORDER = 3  # Richardson levels in the tableau
 KINK_ROWS = 4  # a kink must show in the jump R(h) - L(h) at the finest rows of the ladder
-NOISE_LINES = 3  # lines along which the noise of f is measured; the smallest level is kept
+NOISE_LINES = 3  # lines along which the noise of f is measured; the median level is kept
 NOISE_POINTS = 9  # points per line (a difference table up to order 8)
+NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2])  # times eps^(1/3), at most 0.1
 
 
 def classic_step(method: str, eps: float) -> float:
@@ -201,9 +202,23 @@ class LadderResult:
     central: Estimate
     right: Estimate
     left: Estimate
-    jump: Estimate
+    jump: Estimate  # from the finest rows: what confirms a kink
     evaluations: int
     finite: bool  # False when phi was finite at fewer than two pairs of steps
+    jump_all: Estimate = _NONE  # from every row
+
+    def possible_jump(self, confidence: float) -> float:
+        """The largest jump of the derivative at 0 that the ladder cannot exclude: a kink at
+        0 shows in every row, so either estimate bounds it."""
+        return (
+            min(
+                abs(e.value) + confidence * e.error
+                for e in (self.jump, self.jump_all)
+                if math.isfinite(e.error)
+            )
+            if math.isfinite(min(self.jump.error, self.jump_all.error))
+            else math.inf
+        )
 
     def kink(self, confidence: float) -> bool:
         """True when the right and left derivatives differ beyond the error bar of their
@@ -224,14 +239,17 @@ def run_ladder(
     *,
     extrapolate: bool = True,
     good_enough: Callable[[LadderResult], bool] | None = None,
+    moving: bool = False,
 ) -> LadderResult:
     """Differences at the ladder ``steps`` (largest first), stopping early once ``good_enough``
     accepts the result (never before LADDER_MIN_STEPS steps).
 
     ``pair(h)`` returns ``(phi(h+), phi(-h-), h+, h-)``: the values and the steps actually
     taken (x + h rounded to the evaluation dtype moves by a slightly different amount). Pairs
-    where phi is not finite are skipped. With ``extrapolate=False`` only the plain differences
-    are kept (order 0 of the tableau).
+    where phi is not finite are skipped, and so are frozen pairs (phi(h) = phi(0) = phi(-h)
+    exactly) once phi has been seen to move (``moving``, or at a larger step): such a step is
+    below the resolution of a quantised f and says nothing about its slope. With
+    ``extrapolate=False`` only the plain differences are kept (order 0 of the tableau).
     """
     tableaus = {
         "central": _Tableau(2, 1.0),
@@ -240,12 +258,16 @@ def run_ladder(
         "jump": _Tableau(1, 4.0),
     }
     calls, usable = 0, 0
-    result = LadderResult(_NONE, _NONE, _NONE, _NONE, 0, False)
+    result = LadderResult(_NONE, _NONE, _NONE, _NONE, 0, False, _NONE)
     for h in steps:
         fp, fm, hp, hm = pair(float(h))
         calls += 2
         if not (math.isfinite(fp) and math.isfinite(fm)) or hp <= 0 or hm <= 0:
             continue
+        frozen = fp == phi0 == fm
+        if frozen and moving:
+            continue
+        moving = moving or not frozen
         usable += 1
         right, left = (fp - phi0) / hp, (phi0 - fm) / hm
         values = {
@@ -260,6 +282,7 @@ def run_ladder(
                 tableau.rows[-1] = tableau.rows[-1][:1]
         best = {name: t.best(noise) for name, t in tableaus.items()}
         # a kink is confirmed only where the steps have shrunk: at the finest rows
+        best["jump_all"] = best["jump"]
         best["jump"] = tableaus["jump"].best(noise, last=KINK_ROWS)
         result = LadderResult(**best, evaluations=calls, finite=usable >= 2)
         if good_enough is not None and usable >= LADDER_MIN_STEPS and good_enough(result):
@@ -321,41 +344,50 @@ def estimate_noise(
     f0: float,
     eps: float,
 ) -> Noise:
-    """The noise of f near x: ECnoise on each direction, smallest level kept.
+    """The noise of f near x: ECnoise on each line, the median level kept.
 
-    ``along(line, delta)`` returns f at NOISE_POINTS points delta apart on ``line``. Spacings
-    from ``eps^(1/3) / 100`` upward are tried until noise shows; a function whose values along
-    the line are all equal (quantised coarser than the spacing) is tried at a larger one.
-    The level is at least half an ulp of f's size: no evaluation is exact beyond that.
+    ``along(line, delta)`` returns f at NOISE_POINTS points delta apart on ``line``, for
+    spacings ``eps^(1/3) x NOISE_SPACINGS``; a line's level is the largest one found at any
+    spacing (a quantised f looks smooth at a spacing that moves it by whole quanta), and the
+    median over the lines is kept (a line that crosses a kink sees its jump as noise).
+    The level is at least half an ulp of f's size in the precision of its values (float32
+    when they are all float32 numbers, else float64). An f whose values never change has an
+    infinite level: nothing can be certified, or refuted, from it.
     """
     levels, calls, scale, seen = [], 0, abs(f0), []
     for line in lines:
-        for delta in eps ** (1 / 3) * np.array([1e-2, 1.0, 1e2]):
+        found = []
+        for delta in np.unique(np.minimum(eps ** (1 / 3) * NOISE_SPACINGS, 0.1)):
             values = along(line, float(delta))
             calls += values.size
             if not np.all(np.isfinite(values)):
                 break
             scale = max(scale, float(np.max(np.abs(values))))
             seen.append(values)
-            if np.all(values == values[0]):
-                continue
-            level = _noise_from_table(values)
+            level = None if np.all(values == values[0]) else _noise_from_table(values)
             if level is not None:
-                levels.append(level)
-                break
-    floor = 0.5 * eps * scale
+                found.append(level)
+        if found:  # the largest level seen on the line: quantisation shows at wider spacings
+            levels.append(max(found))
     values = np.concatenate(seen) if seen else np.array([f0])
     is32 = bool(np.all(values.astype(np.float32).astype(np.float64) == values))
-    is32 = is32 and eps < np.finfo(np.float32).eps and np.unique(values).size > 2
+    is32 = is32 and np.unique(values).size > 2
+    # f's output is rounded to its own precision, whatever the input's
+    floor = 0.5 * float(np.finfo(np.float32 if is32 else np.float64).eps) * scale
+    steps = [np.diff(np.unique(v)) for v in seen]
+    if seen and not any(d.size for d in steps):
+        # f never changed: constant, or quantised coarser than every spacing tried
+        return Noise(math.inf, False, scale, calls, is32)
     if not levels:
         return Noise(floor, False, scale, calls, is32)
-    return Noise(max(min(levels), floor), True, scale, calls, is32)
+    return Noise(max(float(np.median(levels)), floor), True, scale, calls, is32)
 
 
 RTOL_FACTOR = 7.0  # rtol = RTOL_FACTOR sqrt(eps): 1e-7 in float64, 2.4e-3 in float32
 ATOL_FACTOR = 100.0  # atol = ATOL_FACTOR eps max|g~|
 FLOOR_FACTOR = 30.0
-FLOOR_RELATIVE = 1e-7  # the floor may grow to this fraction of the largest resolved slope
+FLOOR_RELATIVE = 1e-7  # a small step's floor may grow to this fraction of the largest slope
+FLOOR_CAP = 1e-2  # the floor never exceeds this fraction of the largest slope resolved
 CONFIDENCE = 3.0  # k in the interval rule: error bounds are trusted up to k times
 
 
@@ -374,7 +406,7 @@ class Tolerance:
     atol: float
     noise_floor: float  # FLOOR_FACTOR x noise: divided by an entry's largest step
     eps: float
-    floor_cap: float = math.inf  # the floor never exceeds the largest slope the reference saw
+    resolved: float = math.inf  # the largest slope the reference resolved beyond its errors
     confidence: float = CONFIDENCE
 
     @classmethod
@@ -396,7 +428,7 @@ class Tolerance:
             atol=ATOL_FACTOR * eps * numerical_scale if atol is None else atol,
             noise_floor=FLOOR_FACTOR * noise.level,
             eps=eps,
-            floor_cap=resolved_scale,
+            resolved=resolved_scale,
         )
 
     def floor(self, step, largest):
@@ -404,10 +436,12 @@ class Tolerance:
         started at ``largest``: FLOOR_FACTOR x noise / step, but no more than the noise over
         the largest step or FLOOR_RELATIVE of the largest slope resolved (a smaller step is
         taken near kinks, and its larger floor must not hide a mistake), and never more than
-        that slope itself (where the differences see no slope at all, nothing passes)."""
+        FLOOR_CAP of that slope (where the differences see no slope at all, nothing passes)."""
         step, largest = np.asarray(step, dtype=float), np.asarray(largest, dtype=float)
-        ceiling = np.maximum(self.noise_floor / largest, FLOOR_RELATIVE * self.floor_cap)
-        return np.minimum(np.minimum(self.noise_floor / step, ceiling), self.floor_cap)
+        with np.errstate(invalid="ignore"):  # an infinite noise over an infinite step
+            ceiling = np.fmax(self.noise_floor / largest, FLOOR_RELATIVE * self.resolved)
+            floor = np.fmin(np.fmin(self.noise_floor / step, ceiling), FLOOR_CAP * self.resolved)
+        return np.nan_to_num(floor, nan=0.0)
 
     def at(self, estimate, step=LADDER_START, largest=LADDER_START):
         """The tolerance for entries whose reference value ``estimate`` came from differences

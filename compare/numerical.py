@@ -353,7 +353,13 @@ class Problem:
         return vec.astype(self.ev.dtype).astype(np.float64) if self.ev.dtype != np.float64 else vec
 
     def entry_ladder(
-        self, i: int, noise: Noise, start: float | None, extrapolate: bool, good_enough
+        self,
+        i: int,
+        noise: Noise,
+        start: float | None,
+        extrapolate: bool,
+        good_enough,
+        moving: bool = False,
     ):
         """The step ladder for df/dx_i (``fdpolicy.run_ladder``)."""
         work = self.x0.copy()
@@ -371,7 +377,13 @@ class Problem:
 
         steps = ladder_steps(max(abs(xi), 1.0), start)
         return run_ladder(
-            pair, self.f0, steps, noise.level, extrapolate=extrapolate, good_enough=good_enough
+            pair,
+            self.f0,
+            steps,
+            noise.level,
+            extrapolate=extrapolate,
+            good_enough=good_enough,
+            moving=moving,
         )
 
     def direction_ladder(
@@ -381,6 +393,7 @@ class Problem:
         start: float | None,
         extrapolate: bool,
         good_enough,
+        moving: bool = False,
     ):
         """The step ladder for the derivative of f along ``direction`` (a flat vector)."""
 
@@ -394,7 +407,13 @@ class Problem:
 
         steps = ladder_steps(1.0, start)
         return run_ladder(
-            pair, self.f0, steps, noise.level, extrapolate=extrapolate, good_enough=good_enough
+            pair,
+            self.f0,
+            steps,
+            noise.level,
+            extrapolate=extrapolate,
+            good_enough=good_enough,
+            moving=moving,
         )
 
     def complex_step(self, direction: np.ndarray) -> float:

@@ -45,7 +45,7 @@ REASONS = {
     "could not settle whether the gradient lies between them",
     NOISE: "the noise of f is too large for the differences to resolve the gradient to the "
     "tolerance",
-    NOT_FINITE: "f is not finite at the points the differences need",
+    NOT_FINITE: "f is not finite (or does not move at all) at the points the differences need",
 }
 ADVICE = {
     KINK: "check at another point, away from the kink",
@@ -54,7 +54,18 @@ ADVICE = {
 }
 
 
-def judge(g, est, err, tol, confidence: float, low=None, high=None, low_err=None, high_err=None):
+def judge(
+    g,
+    est,
+    err,
+    tol,
+    confidence: float,
+    low=None,
+    high=None,
+    low_err=None,
+    high_err=None,
+    slack=0.0,
+):
     """Verdicts (an array of str) by the interval rule; elementwise over arrays.
 
     ``low``/``high`` (optional, with their own error bounds) widen the target to an interval
@@ -62,7 +73,9 @@ def judge(g, est, err, tol, confidence: float, low=None, high=None, low_err=None
     ``[low - (tol - k low_err), high + (tol - k high_err)]`` or matches one side by the rule
     above, and fails when it lies outside
     ``[low - tol - k low_err, high + tol + k high_err]``; with ``low = high = est`` this is the
-    rule above. A non-finite ``g`` fails; a non-finite ``est`` or ``err`` is inconclusive.
+    rule above. ``slack`` widens only the fail side: the jump of a kink that the
+    differences could not exclude (at such a kink, either side would be right). A non-finite
+    ``g`` fails; a non-finite ``est`` or ``err`` is inconclusive.
     """
     g, est, err, tol = (np.asarray(a, dtype=np.float64) for a in (g, est, err, tol))
     low = est if low is None else np.asarray(low, dtype=np.float64)
@@ -74,7 +87,8 @@ def judge(g, est, err, tol, confidence: float, low=None, high=None, low_err=None
         passed = (g >= low - (tol - k * low_err)) & (g <= high + (tol - k * high_err))
         passed |= np.abs(g - low) + k * low_err <= tol  # matches one side, however poorly
         passed |= np.abs(g - high) + k * high_err <= tol  # the other side is known
-        failed = (g < low - tol - k * low_err) | (g > high + tol + k * high_err)
+        wide = tol + np.asarray(slack, dtype=np.float64)
+        failed = (g < low - wide - k * low_err) | (g > high + wide + k * high_err)
     shape = np.broadcast(g, est, err, tol, low, high).shape
     out = np.full(shape, INCONCLUSIVE, dtype=object)
     out[np.broadcast_to(passed, shape)] = PASS
