@@ -23,7 +23,7 @@ class Tensor:
     """An ndarray with a gradient. Integers and booleans are stored as float64."""
 
     __slots__ = ("data", "grad", "requires_grad", "_prim", "_args", "_kw", "_seq", "__weakref__")
-    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+    __array_priority__ = 1000  # for code that asks the old way; __array_ufunc__ decides now
 
     # -- NumPy's functions on a Tensor: recorded as primitives, or refused ------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
