@@ -22,6 +22,8 @@ from operator import attrgetter
 
 import numpy as np
 
+from .skeleton import Skeletons
+
 __all__ = [
     "backpropagate",
     "sum_to_shape",
@@ -168,7 +170,9 @@ def sum_to_shape(g, shape: tuple):
     return g.reshape(shape) if g.shape != shape else g
 
 
-def backpropagate(root, seed, create_graph: bool, release: bool) -> dict:
+def backpropagate(
+    root, seed, create_graph: bool, release: bool, keep_skeleton: bool = False
+) -> dict:
     """The chain rule: walk the tape back from ``root`` with dJ/d(root) = ``seed``; return
     {leaf: dJ/d(leaf)}. Each node's VJPs (``autodiff.registry``) turn its gradient into its
     arguments' gradients; where an argument was used twice, they add.
@@ -178,10 +182,14 @@ def backpropagate(root, seed, create_graph: bool, release: bool) -> dict:
     When the graph is being released, a primitive's in-place VJP (``definplace``) may build its
     result in the incoming gradient and the node's own output, if nothing else refers to them:
     fresh arrays cost more than arithmetic here (their pages are touched for the first time).
+    With ``keep_skeleton`` (what ``Tensor.backward`` asks for: a user may draw the graph next)
+    a released node keeps a ``Skeleton`` (``autodiff.skeleton``), its structure and small
+    summaries; the functional API and ``loss_and_grads`` skip that cost.
     """
     node_type = type(root)  # a Tensor (scalar Values keep their gradients on the nodes)
     nodes, leaves = reverse_tape(root)
     grads = {id(root): seed}
+    skeletons = Skeletons(node_type) if keep_skeleton else None
     for node in nodes:
         g = grads.pop(id(node), None)
         if node._prim is RELEASED:
@@ -189,6 +197,9 @@ def backpropagate(root, seed, create_graph: bool, release: bool) -> dict:
                 "this graph was released by an earlier backward(); pass retain_graph=True to "
                 "the first backward() to go through it again"
             )
+        skeleton = None
+        if keep_skeleton:  # before the VJPs, which may reuse the node's buffers
+            skeleton = skeletons.record(node, g)
         if g is None:
             continue
         args = node._args
@@ -215,6 +226,7 @@ def backpropagate(root, seed, create_graph: bool, release: bool) -> dict:
                 prev = grads.get(key)
                 grads[key] = ga if prev is None else prev + ga
                 ga = prev = None  # the dict is now the gradient's only holder
-        if release:
-            node._prim, node._args, node._kw = RELEASED, (), None
+        if release:  # the arrays go; with a skeleton the structure stays, for drawing
+            args = () if skeleton is None else (skeleton,)
+            node._prim, node._args, node._kw = RELEASED, args, None
     return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}

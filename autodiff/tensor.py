@@ -22,7 +22,9 @@ __all__ = ["Tensor", "TensorPrimitive", "primitive", "apply", "grads_of"]
 class Tensor:
     """An ndarray with a gradient. Integers and booleans are stored as float64."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_prim", "_args", "_kw", "_seq", "__weakref__")
+    __slots__ = (
+        "data", "grad", "requires_grad", "name", "_prim", "_args", "_kw", "_seq", "__weakref__"
+    )  # fmt: skip
     __array_priority__ = 1000  # for code that asks the old way; __array_ufunc__ decides now
 
     # -- NumPy's functions on a Tensor: recorded as primitives, or refused ------------------------
@@ -44,7 +46,7 @@ class Tensor:
             )
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = ""):
         if isinstance(data, Tensor):
             data = data.data
         arr = np.asarray(data, dtype=dtype)
@@ -61,6 +63,9 @@ class Tensor:
         self._args = ()
         self._kw = None
         self._seq = next_stamp()
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {type(name).__name__} {name!r}")
+        self.name = name  # what drawings call this tensor
 
     # -- plain properties -------------------------------------------------------------------
     shape = property(lambda self: self.data.shape)
@@ -204,7 +209,8 @@ class Tensor:
         ``gradient`` defaults to 1 for a tensor with one element. With ``create_graph=True`` the
         backward pass is itself recorded and the leaves' ``.grad`` are tensors that can be
         differentiated again. Unless ``retain_graph`` (or ``create_graph``) is set, the graph is
-        released afterwards, so a second backward through it raises.
+        released afterwards, so a second backward through it raises; its arrays are freed, but
+        its structure stays, with every node's value and gradient, for ``to_dot`` and ``draw``.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -225,7 +231,8 @@ class Tensor:
                     f"gradient must have the shape of the tensor {self.shape}, got {gradient.shape}"
                 )
         seed = Tensor(gradient) if create_graph else gradient
-        grads = backpropagate(self, seed, create_graph, release=not (retain_graph or create_graph))
+        release = not (retain_graph or create_graph)
+        grads = backpropagate(self, seed, create_graph, release, keep_skeleton=release)
         for leaf, g in grads.items():
             if not create_graph and not g.flags.writeable:
                 g = g.copy()
@@ -259,6 +266,7 @@ def apply(prim: Primitive, *args, **kw):
             f"(such as a Value): {', '.join(type(a).__name__ for a in args)}"
         )
     t.grad = None
+    t.name = ""
     t._seq = next_stamp()
     if tracked and grad_enabled():
         t.requires_grad = True

@@ -139,10 +139,10 @@ class Value:
     # the one or two arguments live in two slots rather than a tuple: a tuple per node would
     # double the objects the garbage collector tracks, and its collections would cost more than
     # the arithmetic (``autodiff.tape.reverse_tape`` reads the slots directly)
-    __slots__ = ("data", "grad", "_prim", "_a", "_b", "_seq")
+    __slots__ = ("data", "grad", "_prim", "_a", "_b", "_seq", "_label")
     requires_grad = True  # every Value takes part in differentiation
 
-    def __init__(self, data, _children=(), _op=""):
+    def __init__(self, data, _children=(), _op="", label: str = ""):
         # _children and _op are accepted for micrograd compatibility and ignored: only
         # operations record nodes
         if isinstance(data, Value):
@@ -152,6 +152,19 @@ class Value:
         self._prim = None
         self._a = self._b = None
         self._seq = next_stamp()
+        if label:
+            self.label = label
+
+    @property
+    def label(self) -> str:
+        """The name drawings show for this node ('' when none was given)."""
+        return getattr(self, "_label", "")  # unset on recorded nodes until someone names them
+
+    @label.setter
+    def label(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"label must be a string, got {type(text).__name__} {text!r}")
+        self._label = text
 
     @property
     def _args(self) -> tuple:
