@@ -110,7 +110,7 @@ def _data(node):
 def _grad(node):
     if type(node) is Skeleton and node.leaf is not None:
         node = node.leaf  # a leaf's gradient is drawn as it is now
-    return None if type(node) is Tensor and node.grad is None else node.grad
+    return node.grad
 
 
 def _collect(root, limit: int) -> list:
@@ -122,6 +122,7 @@ def _collect(root, limit: int) -> list:
 
 
 def _formula(prim_name: str, operands: list[str], kw) -> str:
+    """How a node was computed, as a reader writes it: ``a * b``, ``W @ A + b``, ``tanh(z)``."""
     if prim_name in _INFIX and len(operands) == 2:
         return f"{operands[0]} {_INFIX[prim_name]} {operands[1]}"
     if prim_name == "neg":
