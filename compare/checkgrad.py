@@ -24,11 +24,13 @@ from ..network.training import show_progress
 from ..network.validation import describe
 from .diagnosis import Diagnosis, DirectionCheck, diagnose
 from .fdpolicy import (
+    COMPLEX_STEP,
     CONFIDENCE,
     FLOOR_CAP,
     LADDER_LENGTH,
     LADDER_START,
     METHODS,
+    Estimate,
     LadderResult,
     Noise,
     Tolerance,
@@ -414,11 +416,12 @@ class Reference:
     step: np.ndarray
     largest: np.ndarray
     slack: np.ndarray  # the jump of a kink at x the ladder could not exclude
+    kink_free: np.ndarray  # no row of the ladder shows a kink's jump larger than this
 
     @classmethod
     def from_ladders(cls, ladders: list[LadderResult], confidence: float):
         n = len(ladders)
-        step, slack = np.full(n, math.inf), np.zeros(n)
+        step, slack, kink_free = np.full(n, math.inf), np.zeros(n), np.full(n, math.inf)
         est, err, low, high, low_err, high_err = (np.empty(n) for _ in range(6))
         kink, finite = np.zeros(n, bool), np.zeros(n, bool)
         for k, lad in enumerate(ladders):
@@ -439,7 +442,23 @@ class Reference:
                 step[k] = best.step
                 # the sharpest estimate may be one-sided: the other side is a whole jump away
                 slack[k] = lad.possible_jump(confidence)
-        return cls(est, err, low, high, low_err, high_err, kink, finite, step, step.copy(), slack)
+                every = lad.jump_all
+                if abs(every.value) <= confidence * every.error:
+                    kink_free[k] = confidence * every.error
+        return cls(
+            est,
+            err,
+            low,
+            high,
+            low_err,
+            high_err,
+            kink,
+            finite,
+            step,
+            step.copy(),
+            slack,
+            kink_free,
+        )
 
 
 def _stop_rule(tol: Tolerance, largest_step: float, spread: float = 0.0):
@@ -464,11 +483,9 @@ def _stop_rule(tol: Tolerance, largest_step: float, spread: float = 0.0):
 
 def _complex_ladder(value: float, eps: float) -> LadderResult:
     """The complex step as a (one-rung) ladder: exact to rounding, no kinks (f is analytic)."""
-    from .fdpolicy import Estimate
-
-    est = Estimate(value, 4 * eps * abs(value))
+    est = Estimate(value, 4 * eps * abs(value), COMPLEX_STEP)
     zero = Estimate(0.0, 0.0)
-    return LadderResult(est, est, est, zero, 1, math.isfinite(value), zero)
+    return LadderResult(est, est, est, zero, 1, math.isfinite(value), zero, COMPLEX_STEP)
 
 
 def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opts, bar):
@@ -663,7 +680,8 @@ def _shrink_unsettled(problem, analytic, chosen, entries, dir_refs, noise, tol, 
     settled at every step of the first ladder while each step straddles a kink; below the
     nearest kink the differences see the true derivative. An entry passes when either ladder
     passes it and fails only when both fail it (small steps have their own traps: a quantised
-    f looks constant there); anything else is inconclusive.
+    f looks constant there), or when the first fails it with no sign of a kink in any of its
+    steps and the second is too noisy to tell; anything else is inconclusive.
     """
     if opts.method == "complex":
         return entries, dir_refs
@@ -719,11 +737,16 @@ def _prefer(
     ref, mask, again, g, tol, allowed_again=None, allowed_first=None, replace_all=False
 ) -> Reference:
     """``ref`` with the entries where ``mask`` holds taken from the finer ``again`` when it
-    passes them or when the first reference said "fail": "fail" needs both to say so (or
-    always, with ``replace_all``)."""
-    first = _verdicts(g, _take(ref, mask), tol, allowed_first)
+    passes them or when the first reference said "fail": "fail" needs both to say so, unless
+    the second cannot tell and the first saw no kink (or always, with ``replace_all``)."""
+    before = _take(ref, mask)
+    first = _verdicts(g, before, tol, allowed_first)
     second = _verdicts(g, again, tol, allowed_again)
-    use = (second == PASS) | (first == FAIL) | replace_all
+    # a fail of the first ladder stands when the second is too noisy to say anything and no
+    # row of the first shows a kink that could explain the disagreement
+    clear = 2 * before.kink_free < np.abs(g - before.estimate)
+    stands = (first == FAIL) & (second == INCONCLUSIVE) & clear
+    use = (second == PASS) | ((first == FAIL) & ~stands) | replace_all
     where = np.flatnonzero(mask)[use]
     out = Reference(*(getattr(ref, f).copy() for f in Reference.__dataclass_fields__))
     for f in Reference.__dataclass_fields__:
