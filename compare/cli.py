@@ -267,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         _add_options(p, name)
+    from .explain import add_explain_parser  # explain keeps its options in its own module
+
+    add_explain_parser(sub)
     _add_options(parser, None)
     return parser
 
@@ -598,6 +601,7 @@ def cmd_study(args) -> int:
             lr=args.lr,
             progress=_progress(args),
             norm_epochs=DEFAULT_STUDY["norm_epochs"],
+            data_name=os.path.basename(work.data.source),
         )
     except FloatingPointError as exc:
         raise UsageError(f"training diverged: {exc}") from None
@@ -729,7 +733,19 @@ def cmd_mutants(args) -> int:
     return exit_code(caught)
 
 
-COMMANDS = {"study": cmd_study, "check": cmd_check, "train": cmd_train, "mutants": cmd_mutants}
+def cmd_explain(args) -> int:
+    from .explain import run_explain
+
+    return run_explain(args)
+
+
+COMMANDS = {
+    "study": cmd_study,
+    "check": cmd_check,
+    "train": cmd_train,
+    "mutants": cmd_mutants,
+    "explain": cmd_explain,
+}
 
 
 def main(argv=None) -> int:
