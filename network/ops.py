@@ -68,9 +68,9 @@ class Ops:
         return f"<ops {self.name}>"
 
 
-def affine(W: np.ndarray, A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Z = W @ A + b, with b (n, 1) broadcast over the columns; one new array."""
-    Z = W @ A
+def affine(W: np.ndarray, A: np.ndarray, b: np.ndarray, out: np.ndarray | None = None):
+    """Z = W @ A + b, with b (n, 1) broadcast over the columns; one new array (or ``out``)."""
+    Z = np.matmul(W, A, out=out)
     Z += b
     return Z
 

@@ -286,7 +286,7 @@ def test_a_csv_without_a_header_loses_no_row(capsys, tmp_path):
     path.write_text("".join(f"{i},{-i},{i % 2}\n" for i in range(10)))
     code, out, _ = run(capsys, "check", "--data", path, "--epochs", 0)
     assert code == 0 and "m = 10" in out  # was: m = 9, the first row taken for a header
-    assert "d.csv: 10 examples, 2 features, no header row" in out
+    assert "d.csv (10 examples, 2 features, no header row)" in out
     code, out, _ = run(capsys, "check", "--data", path, "--epochs", 0, "--header")
     assert "m = 9" in out and "header row read" in out
 
