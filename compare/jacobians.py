@@ -416,14 +416,8 @@ def check_jacobian(
     for name, fn in (("f", f), ("jac_f", jac_f)):
         if not callable(fn):
             raise TypeError(f"{name} must be callable, got {describe(fn)}")
-    tree = Tree(x)
-    out = Tree(f(x), name="f(x)")
-    for t, who in ((tree, "x"), (out, "f(x)")):
-        if len(t.leaves) != 1 or t.leaves[0].path:
-            raise TypeError(
-                f"check_jacobian needs {who} to be an array or a scalar, got {t.describe()}; "
-                "use check_vjp for nested structures"
-            )
+    tree = _single_array(Tree(x), "check_jacobian", "x", "check_vjp")
+    out = _single_array(Tree(f(x), name="f(x)"), "check_jacobian", "f(x)", "check_vjp")
     x_shape, out_shape = tree.leaves[0].shape, out.leaves[0].shape
     jac0 = np.asarray(getattr(jac_f(x), "data", jac_f(x)))
     expected = out_shape + x_shape
@@ -457,6 +451,15 @@ def check_jacobian(
                 "transposed: jac_f returns Jᵀ (∂f_j/∂x_i at [i, j]); " + report.diagnosis
             )
     return report
+
+
+def _single_array(tree: Tree, check: str, who: str, instead: str) -> Tree:
+    if len(tree.leaves) != 1 or tree.leaves[0].path:
+        raise TypeError(
+            f"{check} needs {who} to be an array or a scalar, got {tree.describe()}; "
+            f"use {instead} for nested structures"
+        )
+    return tree
 
 
 def _swap_blocks(jac: np.ndarray, k: int) -> np.ndarray:
@@ -576,12 +579,7 @@ def check_hessian(
     ``BASIS_LIMIT`` entries, else 3 random combinations; ``columns`` overrides)."""
     if not callable(hess_f):
         raise TypeError(f"hess_f must be callable, got {describe(hess_f)}")
-    tree = Tree(x)
-    if len(tree.leaves) != 1 or tree.leaves[0].path:
-        raise TypeError(
-            f"check_hessian needs x to be an array or a scalar, got {tree.describe()}; "
-            "use check_hvp for nested structures"
-        )
+    tree = _single_array(Tree(x), "check_hessian", "x", "check_hvp")
     shape = tree.leaves[0].shape
     h0 = np.asarray(getattr(hess_f(x), "data", hess_f(x)))
     if h0.shape != shape + shape:
