@@ -54,18 +54,48 @@ def verdict_of(report) -> str:
     return "pass" if report else "fail"
 
 
-def entry_verdicts(report, size: int) -> np.ndarray:
-    """One verdict per entry of the flat vector that ``check_grad`` was given."""
-    per_param = [getattr(p, "entry_verdicts", None) for p in report.params.values()]
+def param_verdicts(report) -> dict[str, str]:
+    """One verdict per parameter (per leaf of x) of a ``check_grad`` report."""
+    return {
+        name: getattr(p, "verdict", None) or ("pass" if p.ok else "fail")
+        for name, p in report.params.items()
+    }
+
+
+def entry_verdicts(report, tree: Tree) -> np.ndarray:
+    """One verdict per entry of ``tree``'s flat vector, for a report of ``check_on_tree``."""
+    per_param = [
+        getattr(report.params.get(tree.label(i)), "entry_verdicts", None)
+        for i in range(len(tree.leaves))
+    ]
     if all(v is not None for v in per_param):
         return np.concatenate([np.asarray(v, dtype=str).ravel() for v in per_param])
-    verdicts = np.full(size, "pass", dtype=object)
+    # a report without entry verdicts names its failing entries among its worst ones only
+    verdicts = np.full(tree.size, "pass", dtype=object)
+    where = {tree.label(i): i for i in range(len(tree.leaves))}
+
+    def flat(entry):
+        i = where[entry.param]
+        return tree.offsets[i] + np.ravel_multi_index(entry.index, tree.leaves[i].shape)
+
     for entry in report.inconclusive:
-        verdicts[entry.index[0]] = "inconclusive"
+        verdicts[flat(entry)] = "inconclusive"
     for entry in report.worst:
         if not entry.error <= entry.tolerance:
-            verdicts[entry.index[0]] = "fail"
+            verdicts[flat(entry)] = "fail"
     return verdicts.astype(str)
+
+
+def check_on_tree(scalar_fn: Callable, grad_fn: Callable, tree: Tree, value, who: str, options):
+    """``check_grad`` of ``scalar_fn`` at ``value`` (of ``tree``'s structure) against
+    ``grad_fn``, whose result must have that structure; each leaf is one parameter of the
+    report, named by its path. ``who`` names ``grad_fn`` in errors (``'vjp_f returned'``)."""
+    return check_grad(
+        lambda arrays: scalar_fn(tree.from_leaf_dict(arrays)),
+        lambda arrays: tree.leaf_dict(grad_fn(tree.from_leaf_dict(arrays)), who),
+        tree.leaf_dict(value),
+        **options,
+    )
 
 
 def combined_verdict(verdicts) -> str:
@@ -194,20 +224,18 @@ class LinearMap:
 def _vjp_reductions(lm: LinearMap, cotangents: Directions, options: dict) -> list[Reduction]:
     """``check_grad(x ↦ ⟨w, F(x)⟩, x ↦ product(x, w))`` for every cotangent ``w``."""
     tree = lm.arguments.tree
-    x0 = tree.flatten(lm.arguments.value).astype(tree.dtype)
     reductions = []
     for w, label in zip(cotangents.vectors, cotangents.labels):
         w_value = lm.out.unflatten(w)
-
-        def scalar(vec, w=w):
-            return lm.pair(tree.unflatten(vec, vec.dtype), w)
-
-        def gradient(vec, w_value=w_value):
-            result = lm.product(tree.unflatten(vec, vec.dtype), w_value)
-            return tree.flatten(result, f"{lm.product_name} returned")
-
-        report = check_grad(scalar, gradient, x0, **options)
-        verdicts = entry_verdicts(report, tree.size)
+        report = check_on_tree(
+            lambda x, w=w: lm.pair(x, w),
+            lambda x, w_value=w_value: lm.product(x, w_value),
+            tree,
+            lm.arguments.value,
+            f"{lm.product_name} returned",
+            options,
+        )
+        verdicts = entry_verdicts(report, tree)
         wrong = [tree.entry_label(i) for i in np.flatnonzero(verdicts == "fail")]
         what = f"row {label}" if cotangents.basis else label
         output = label if cotangents.basis else None
@@ -225,6 +253,7 @@ def _jvp_reductions(
     U = tangents.vectors
     u_values = [tree.unflatten(u) for u in U]
     t0 = np.zeros(len(U), dtype=tree.dtype)
+    t_tree = Tree(t0, name="x")  # check_grad names a plain array x
     reductions = []
     for w, label in zip(cotangents.vectors, cotangents.labels):
 
@@ -241,7 +270,7 @@ def _jvp_reductions(
             )
 
         report = check_grad(scalar, gradient, t0, **options)
-        verdicts = entry_verdicts(report, len(U))
+        verdicts = entry_verdicts(report, t_tree)
         wrong = [tangents.labels[j] for j in np.flatnonzero(verdicts == "fail")]
         what = f"output {label}" if cotangents.basis else label
         output = label if cotangents.basis else None
@@ -530,13 +559,13 @@ def _second_order(kind, f, product, product_name, arguments, grad_f, vectors, rn
     tree = arguments.tree
     notes = []
     if grad_f is not None:
-        first = check_grad(
-            lambda v: arguments.call(f, tree.unflatten(v, v.dtype)),
-            lambda v: tree.flatten(
-                arguments.call(grad_f, tree.unflatten(v, v.dtype)), "grad_f returned"
-            ),
-            tree.flatten(arguments.value).astype(tree.dtype),
-            **options,
+        first = check_on_tree(
+            lambda x: arguments.call(f, x),
+            lambda x: arguments.call(grad_f, x),
+            tree,
+            arguments.value,
+            "grad_f returned",
+            options,
         )
         if verdict_of(first) != "pass":
             notes.append(f"grad_f itself did not pass ({verdict_of(first)}); used differences of f")

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..network.validation import describe
 
-__all__ = ["Tree", "Leaf", "Arguments", "describe_structure"]
+__all__ = ["Tree", "Leaf", "Arguments", "describe_structure", "leaf_array"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def _is_leaf(value) -> bool:
     return hasattr(value, "data") and isinstance(value.data, np.ndarray)
 
 
-def _leaf_array(value) -> np.ndarray:
+def leaf_array(value) -> np.ndarray:
     if not isinstance(value, np.ndarray) and hasattr(value, "data"):
         value = value.data
     return np.asarray(value)
@@ -80,7 +80,7 @@ def describe_structure(value) -> str:
     if isinstance(value, (numbers.Number, np.generic)):
         return "a scalar"
     if _is_leaf(value):
-        return f"an array of shape {_leaf_array(value).shape}"
+        return f"an array of shape {leaf_array(value).shape}"
     return describe(value)
 
 
@@ -138,7 +138,7 @@ class Tree:
                 f"{label} must be a number, a float array, or a dict/list/tuple of those, "
                 f"got {describe(value)}"
             )
-        arr = _leaf_array(value)
+        arr = leaf_array(value)
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{label} must be a real float array, got dtype {arr.dtype}")
         if arr.size == 0:
@@ -220,7 +220,7 @@ class Tree:
             label = self.label(i)
             if item is None:
                 raise ValueError(f"{who} nothing for {label}")
-            arr = _leaf_array(item)
+            arr = leaf_array(item)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"{who} dtype {arr.dtype} for {label}, which is real")
             if arr.shape != self.leaves[i].shape:
@@ -229,6 +229,28 @@ class Tree:
                 )
             parts.append(arr.astype(np.float64).ravel())
         return np.concatenate(parts)
+
+    def leaf_dict(self, value, who: str = "the value") -> dict:
+        """``{leaf label: array}`` of a value of this structure (containers checked; leaves as
+        given, arrays of any shape, absent where a dict lacks a key) — the flat dict of arrays
+        that ``check_grad`` compares parameter by parameter."""
+        return {
+            self.label(i): leaf_array(item)
+            for i, item in enumerate(self.match(value, who))
+            if item is not None
+        }
+
+    def from_leaf_dict(self, arrays: Mapping):
+        """The value of this structure whose leaves are ``arrays[label]``; scalar leaves come
+        back as numbers."""
+
+        def leaf(i):
+            arr = np.asarray(arrays[self.label(i)])
+            if not self.leaves[i].scalar:
+                return arr
+            return float(arr.reshape(())[()]) if arr.dtype == np.float64 else arr.reshape(())[()]
+
+        return self._fill(self._skeleton, leaf)
 
     def part(self, vec: np.ndarray, i: int) -> np.ndarray:
         """Leaf i's slice of ``vec``, reshaped (a view)."""
