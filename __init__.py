@@ -36,6 +36,7 @@ EXPORTS = {
     "check_jacobian": "compare",
     "check_hvp": "compare",
     "check_hessian": "compare",
+    "check_model": "compare",
     "compare_network": "compare",
     "check_implementation": "compare",
     "GradCheckReport": "compare",

@@ -6,6 +6,7 @@
   a diagnosis of what kind of mistake a wrong gradient is;
 - ``check_vjp`` / ``check_jvp`` / ``check_jacobian`` / ``check_hvp`` / ``check_hessian``: the
   derivatives that are not a gradient, each reduced to ``check_grad`` on a scalar function;
+- ``check_model``: the backprop of someone else's network object (parameters in attributes);
 - ``compare_network``: every implementation of the network against every reference;
 - ``mutants``: a catalog of wrong derivations, each one caught;
 - ``plots`` and the ``backproof`` command (``compare.cli``).
@@ -32,6 +33,7 @@ from .jacobians import (
     check_jvp,
     check_vjp,
 )
+from .model_check import ModelCheckReport, check_model
 from .network_check import NetworkComparison, check_implementation, compare_network
 from .numerical import numerical_grad
 
@@ -49,6 +51,8 @@ __all__ = [
     "check_hvp",
     "check_hessian",
     "DerivativeReport",
+    "check_model",
+    "ModelCheckReport",
     "compare_network",
     "NetworkComparison",
     "check_implementation",
