@@ -343,3 +343,32 @@ def test_hvp_on_a_nested_argument():
     report = check_hvp(f, wrong, p)
     assert report.verdict == "fail"
     assert report.wrong_outputs == ["x['b'][1]"] and report.wrong_inputs == ["x['b'][1]"]
+
+
+def test_the_readme_examples_run_and_pass():
+    """The README's section on this family runs as written, and its network class passes."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("### Derivatives that are not") :]
+    section = section[: section.index("\n### ")]
+    rng = np.random.default_rng(0)
+    namespace = {
+        "np": np,
+        "A": rng.standard_normal((5, 3)),
+        "x": rng.standard_normal(3),
+        "g": lambda x: float(np.sum(x**4)),
+        "grad_g": lambda x: 4 * x**3,
+        "hvp_g": lambda x, v: 12 * x**2 * v,
+        "hess_g": lambda x: np.diag(12 * x**2),
+        "X": rng.standard_normal((3, 20)),
+        "Y": rng.uniform(size=(2, 20)),
+    }
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 3
+    for block in blocks:
+        exec(block, namespace)
+    assert namespace["report"].verdict == "pass"
+    user_lines = [line for line in blocks[2].splitlines() if line.strip()]
+    assert len(user_lines) <= 8
