@@ -278,13 +278,37 @@ def _jvp_reductions(
     return reductions
 
 
-def _returns_wrong_structure(product: Callable, x, d, expected: Tree, who: str) -> str | None:
-    """Why ``product(x, d)`` does not have the structure of ``expected``, or None."""
+def _structure_problem(result, expected: Tree, who: str) -> str | None:
+    """Why ``result`` does not have the structure of ``expected``, or None."""
     try:
-        expected.flatten(product(x, d), who)
+        expected.flatten(result, who)
     except (ValueError, TypeError) as exc:
         return str(exc)
     return None
+
+
+def _first_product(lm: LinearMap, d, d_tree: Tree, noun: str):
+    """``product(x, d)`` once at x, with a user's exception re-raised saying what ``d`` was."""
+    try:
+        return lm.product(lm.arguments.value, d)
+    except Exception as exc:
+        raise TypeError(
+            f"{lm.product_name} raised {type(exc).__name__} ({exc}) when given a {noun} that is "
+            f"{d_tree.describe()}"
+        ) from exc
+
+
+def _wrong_structure(kind: str, result, lm: LinearMap, expected: Tree, other: Tree, mix_up: str):
+    """A product of the wrong structure fails without a numerical check; when it has the
+    structure the other product would have, that is the likely mistake."""
+    who = f"{lm.product_name} returned"
+    problem = _structure_problem(result, expected, who)
+    if problem is None:
+        return None
+    report = DerivativeReport(kind, "fail", [], diagnosis=f"structure: {problem}")
+    if _structure_problem(result, other, who) is None:
+        report.diagnosis += f" — it looks like {mix_up}"
+    return report
 
 
 def _verdict_report(
@@ -367,11 +391,10 @@ def check_vjp(
     lm, rng = _start(f, vjp_f, "vjp_f", args, argnums, seed)
     cot = directions(lm.out, cotangents, rng, "cotangent", "cotangents")
     tree = lm.arguments.tree
-    problem = _returns_wrong_structure(
-        lm.product, lm.arguments.value, lm.out.unflatten(cot.vectors[0]), tree, "vjp_f returned"
-    )
-    if problem is not None:
-        return _shape_failure("vjp", problem, lm, looks_like="a JVP: J u has the structure of f(x)")
+    first = _first_product(lm, lm.out.unflatten(cot.vectors[0]), lm.out, "cotangent")
+    wrong = _wrong_structure("vjp", first, lm, tree, lm.out, "a JVP, J u, shaped like f(x)")
+    if wrong is not None:
+        return wrong
     report = _verdict_report("vjp", _vjp_reductions(lm, cot, options), [])
     if report.verdict == "fail" and _same_single_shape(tree, lm.out):
         as_jvp = _jvp_reductions(
@@ -404,30 +427,17 @@ def check_jvp(
     tree = lm.arguments.tree
     tan = directions(tree, tangents, rng, "tangent", "tangents")
     cot = directions(lm.out, cotangents, rng, "cotangent", "cotangents")
-    problem = _returns_wrong_structure(
-        lm.product, lm.arguments.value, tree.unflatten(tan.vectors[0]), lm.out, "jvp_f returned"
-    )
-    if problem is not None:
-        return _shape_failure("jvp", problem, lm, looks_like="a VJP: vᵀJ has the structure of x")
+    first = _first_product(lm, tree.unflatten(tan.vectors[0]), tree, "tangent")
+    wrong = _wrong_structure("jvp", first, lm, lm.out, tree, "a VJP, uᵀJ, shaped like x")
+    if wrong is not None:
+        return wrong
     report = _verdict_report("jvp", _jvp_reductions(lm, tan, cot, options), [])
     if report.verdict == "fail" and _same_single_shape(tree, lm.out):
-        as_vjp = _vjp_reductions(lm, directions(lm.out, None, rng, "cotangent", "c"), options)
+        as_vjp = _vjp_reductions(
+            lm, directions(lm.out, None, rng, "cotangent", "cotangents"), options
+        )
         if combined_verdict(r.verdict for r in as_vjp) == "pass":
             report.diagnosis = "jvp_f computes uᵀJ (a VJP), not J u: " + report.diagnosis
-    return report
-
-
-def _shape_failure(kind: str, problem: str, lm: LinearMap, looks_like: str) -> DerivativeReport:
-    """A product of the wrong structure fails without a numerical check; say what it looks
-    like when it has the structure the other product would have."""
-    report = DerivativeReport(kind, "fail", [], diagnosis=f"structure: {problem}")
-    if lm.arguments.tree.describe() != lm.out.describe() and looks_like:
-        x_shape = lm.arguments.tree.leaves[0].shape
-        out_shape = lm.out.leaves[0].shape
-        if (kind == "vjp" and f"shape {out_shape} " in problem) or (
-            kind == "jvp" and f"shape {x_shape} " in problem
-        ):
-            report.diagnosis += f" — it looks like {looks_like}"
     return report
 
 
@@ -578,13 +588,8 @@ def _second_order(kind, f, product, product_name, arguments, grad_f, vectors, rn
 
     lm = LinearMap(pair, user_product, arguments, tree, product_name)
     vecs = directions(tree, vectors, rng, "vector", "vectors")
-    problem = _returns_wrong_structure(
-        user_product,
-        arguments.value,
-        tree.unflatten(vecs.vectors[0]),
-        tree,
-        f"{product_name} returned",
-    )
+    first = _first_product(lm, tree.unflatten(vecs.vectors[0]), tree, "vector")
+    problem = _structure_problem(first, tree, f"{product_name} returned")
     if problem is not None:
         return DerivativeReport(kind, "fail", [], diagnosis=f"structure: {problem}", notes=notes)
     reductions = _vjp_reductions(lm, vecs, options)

@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backproof.autodiff import Tensor, hvp
 from backproof.autodiff import functions as F
@@ -38,6 +40,36 @@ def test_tree_round_trip_keeps_structure_types_and_dtypes():
     assert back[2][0].dtype == np.float32
     np.testing.assert_array_equal(back[1]["W"], x[1]["W"])
     assert tree.dtype == np.float32
+
+
+_arrays = st.integers(1, 3).flatmap(
+    lambda n: st.lists(st.floats(-1e6, 1e6), min_size=n, max_size=n).map(np.array)
+)
+_trees = st.recursive(
+    st.one_of(st.floats(-1e6, 1e6), _arrays),
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3),
+        st.lists(inner, min_size=1, max_size=3).map(tuple),
+        st.dictionaries(st.sampled_from("abc"), inner, min_size=1),
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_trees)
+def test_any_tree_round_trips_exactly_and_leaves_the_input_alone(x):
+    tree = Tree(x)
+    leaves_before = [np.asarray(leaf).tobytes() for leaf in tree.match(x, "x")]
+    vec = tree.flatten(x)
+    assert vec.shape == (tree.size,)
+    back = tree.unflatten(vec)
+    np.testing.assert_array_equal(Tree(back).flatten(back), vec)
+    assert Tree(back).describe() == tree.describe()
+    assert [tree.entry_label(i) for i in range(tree.size)] == [
+        Tree(back).entry_label(i) for i in range(tree.size)
+    ]
+    assert [np.asarray(leaf).tobytes() for leaf in tree.match(x, "x")] == leaves_before
 
 
 def test_tree_names_entries_by_path():
@@ -241,6 +273,11 @@ def test_vjp_of_wrong_structure_names_both():
         (lambda: check_jacobian(f_wide, jac_wide, [X4]), TypeError, "check_vjp"),
         (lambda: check_hessian(np.sum, np.sum, {"a": X4}), TypeError, "check_hvp"),
         (lambda: check_vjp(lambda x: "s", f_wide, X4), TypeError, "f\\(x\\) must be"),
+        (
+            lambda: check_vjp(f_wide, lambda x, v: jac_wide(x) @ v, X4),
+            TypeError,
+            "vjp_f raised ValueError .* a cotangent that is an array of shape \\(3,\\)",
+        ),
     ],
 )
 def test_bad_arguments_are_named(call, error, words):
