@@ -100,12 +100,15 @@ class Tree:
     ``leaves`` lists the arrays and scalars depth first, in the order of ``x``; ``offsets[i]``
     is where leaf i starts in the flat vector, ``size`` the vector's length. ``name`` is what
     error messages and labels call the root (``x``, ``grad_f(x)``, ``args[1]``); ``roots``, when
-    given, names the top level's children instead (``('args[0]', 'args[2]')``).
+    given, names the top level's children instead (``('args[0]', 'args[2]')``, or for a dict
+    ``{'W1': 'W1', ...}``, so that a dict's keys name its parameters as they are).
     """
 
-    def __init__(self, value, name: str = "x", roots: Sequence[str] | None = None):
+    def __init__(self, value, name: str = "x", roots: Sequence[str] | Mapping | None = None):
         self.name = name
-        self.roots = None if roots is None else tuple(roots)
+        if roots is not None:
+            roots = dict(roots) if isinstance(roots, Mapping) else tuple(roots)
+        self.roots = roots
         self.leaves: list[Leaf] = []
         self._skeleton = self._record(value, ())
         self.offsets = np.cumsum([0] + [leaf.size for leaf in self.leaves])
@@ -175,16 +178,17 @@ class Tree:
         return i, tuple(int(j) for j in index)
 
     # -- values of this structure -------------------------------------------------------------
-    def match(self, value, who: str) -> list:
+    def match(self, value, who: str, extras: list | None = None) -> list:
         """The leaves of ``value``, one per leaf of this tree (``None`` where a dict lacks a
         key), after checking that its containers are those of ``x``. ``who`` names ``value``
-        in the error (``'grad_f returned'``). Leaves are returned as they are; their shapes
-        are the caller's business."""
+        in the error (``'grad_f returned'``). A dict key that ``x`` lacks is an error, or,
+        when ``extras`` is a list, a note appended to it. Leaves are returned as they are;
+        their shapes are the caller's business."""
         found: list = [None] * len(self.leaves)
-        self._match(self._skeleton, value, (), who, found)
+        self._match(self._skeleton, value, (), who, found, extras)
         return found
 
-    def _match(self, skeleton, value, path, who, found) -> None:
+    def _match(self, skeleton, value, path, who, found, extras) -> None:
         if isinstance(skeleton, int):
             if _is_container(value):
                 self._mismatch(skeleton, value, path, who)
@@ -195,18 +199,21 @@ class Tree:
                 self._mismatch(skeleton, value, path, who)
             extra = [k for k in value if k not in skeleton]
             if extra:
-                raise ValueError(
+                message = (
                     f"{who} a dict with keys {list(value)} at {self.label_of(path)}, which has "
                     f"keys {list(skeleton)}: unexpected {extra}"
                 )
+                if extras is None:
+                    raise ValueError(message)
+                extras.append(message)
             for k, child in skeleton.items():
                 if k in value:
-                    self._match(child, value[k], (*path, k), who, found)
+                    self._match(child, value[k], (*path, k), who, found, extras)
             return
         if not isinstance(value, (list, tuple)) or len(value) != len(skeleton):
             self._mismatch(skeleton, value, path, who)
         for k, (child, item) in enumerate(zip(skeleton, value)):
-            self._match(child, item, (*path, k), who, found)
+            self._match(child, item, (*path, k), who, found, extras)
 
     def _mismatch(self, skeleton, value, path, who):
         expected = describe_structure(self._fill(skeleton, self._placeholder))
