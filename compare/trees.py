@@ -63,6 +63,14 @@ def _children(value) -> list[tuple]:
     return list(enumerate(value))
 
 
+def _only_numbers(value) -> bool:
+    """A list or tuple of plain numbers (nested or not): an array written as a list, which a
+    leaf accepts — unlike a list of arrays, which would have to be stacked."""
+    if isinstance(value, (list, tuple)):
+        return all(_only_numbers(v) for v in value)
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
 def _is_container(value) -> bool:
     return isinstance(value, (Mapping, list, tuple))
 
@@ -123,19 +131,17 @@ class Tree:
         """The skeleton of ``value``: its containers, with each leaf replaced by its number."""
         if isinstance(value, Mapping):
             if not value:
-                raise ValueError(f"{self.label_of(path)} must not be an empty dict")
+                raise ValueError(f"{self.where(path)} must not be an empty dict")
             return {k: self._record(v, (*path, k)) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             if not value:
-                raise ValueError(
-                    f"{self.label_of(path)} must not be an empty {type(value).__name__}"
-                )
+                raise ValueError(f"{self.where(path)} must not be an empty {type(value).__name__}")
             items = [self._record(v, (*path, i)) for i, v in enumerate(value)]
             return _rebuild_sequence(value, items)
         return self._record_leaf(value, path)
 
     def _record_leaf(self, value, path: tuple) -> int:
-        label = self.label_of(path)
+        label = self.where(path)
         if isinstance(value, (bool, np.bool_, str, bytes)) or value is None or not _is_leaf(value):
             raise TypeError(
                 f"{label} must be a number, a float array, or a dict/list/tuple of those, "
@@ -159,6 +165,13 @@ class Tree:
         if self.roots is not None and path:
             return path_label(self.roots[path[0]], path[1:])
         return path_label(self.name, path)
+
+    def where(self, path: tuple) -> str:
+        """The node at ``path`` named for an error message: from the root, ``x['W1'][0]``,
+        even where ``roots`` names a dict's parameters by their keys alone."""
+        if isinstance(self.roots, dict):
+            return path_label(self.name, path)
+        return self.label_of(path)
 
     def label(self, i: int) -> str:
         """The name of leaf i."""
@@ -190,7 +203,7 @@ class Tree:
 
     def _match(self, skeleton, value, path, who, found, extras) -> None:
         if isinstance(skeleton, int):
-            if _is_container(value):
+            if _is_container(value) and not _only_numbers(value):
                 self._mismatch(skeleton, value, path, who)
             found[skeleton] = value
             return
@@ -200,7 +213,7 @@ class Tree:
             extra = [k for k in value if k not in skeleton]
             if extra:
                 message = (
-                    f"{who} a dict with keys {list(value)} at {self.label_of(path)}, which has "
+                    f"{who} a dict with keys {list(value)} at {self.where(path)}, which has "
                     f"keys {list(skeleton)}: unexpected {extra}"
                 )
                 if extras is None:
@@ -217,7 +230,7 @@ class Tree:
 
     def _mismatch(self, skeleton, value, path, who):
         expected = describe_structure(self._fill(skeleton, self._placeholder))
-        where = self.label_of(path)
+        where = self.where(path)
         raise ValueError(f"{who} {describe_structure(value)}, {where} is {expected}")
 
     def flatten(self, value, who: str = "the value") -> np.ndarray:
