@@ -71,6 +71,12 @@ def _only_numbers(value) -> bool:
     return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
+def _kind(node) -> str:
+    if isinstance(node, Mapping):
+        return "dict"
+    return "sequence" if isinstance(node, (list, tuple)) else "leaf"
+
+
 def _is_container(value) -> bool:
     return isinstance(value, (Mapping, list, tuple))
 
@@ -229,9 +235,11 @@ class Tree:
             self._match(child, item, (*path, k), who, found, extras)
 
     def _mismatch(self, skeleton, value, path, who):
+        """A TypeError when ``value`` is another kind of node (a dict, a sequence or a leaf),
+        a ValueError when it is the same kind with other keys or another length."""
         expected = describe_structure(self._fill(skeleton, self._placeholder))
-        where = self.where(path)
-        raise ValueError(f"{who} {describe_structure(value)}, {where} is {expected}")
+        message = f"{who} {describe_structure(value)}, {self.where(path)} is {expected}"
+        raise (ValueError if _kind(value) == _kind(skeleton) else TypeError)(message)
 
     def flatten(self, value, who: str = "the value") -> np.ndarray:
         """``value`` (of this structure, every leaf of its shape) as one new float64 vector."""

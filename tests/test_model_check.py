@@ -191,7 +191,7 @@ def test_backprop_in_an_unexpected_shape_is_refused_with_the_order_expected():
     net = TinyNet([3, 4, 2])
     with pytest.raises(ValueError, match=r"in the order of params \['weights', 'biases'\]"):
         check_model(net, net.cost, lambda X, Y: (*net.backprop(X, Y), None), X, Y)
-    with pytest.raises(ValueError, match=r"returned an array of shape \(4, 3\), weights is a list"):
+    with pytest.raises(TypeError, match=r"returned an array of shape \(4, 3\), weights is a list"):
         check_model(net, net.cost, lambda X, Y: net.backprop(X, Y)[0], X, Y)
     with pytest.raises(TypeError, match="needs data"):
         check_model(net, net.cost, net.backprop)
