@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .tape import reverse_tape
 from .tensor import Tensor
 from .value import Value
 
@@ -16,18 +17,10 @@ def _parents(node):
 
 def _collect(root, limit: int):
     """The nodes ``root`` depends on (leaves included), in tape order, at most ``limit``."""
-    seen, order, stack = {id(root)}, [], [root]
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        if len(order) > limit:
-            raise ValueError(f"the graph has more than {limit} nodes; raise limit to show it")
-        for p in _parents(node):
-            if id(p) not in seen:
-                seen.add(id(p))
-                stack.append(p)
-    order.sort(key=lambda n: n._seq)
-    return order
+    nodes, leaves = reverse_tape(root, every_input=True)
+    if len(nodes) + len(leaves) > limit:
+        raise ValueError(f"the graph has more than {limit} nodes; raise limit to show it")
+    return sorted(nodes + leaves, key=lambda n: n._seq)
 
 
 def _fmt(x) -> str:

@@ -6,16 +6,28 @@ arguments and its stamp; it is owned by its output, so a recorded graph lives ex
 as something refers to its result, and each thread records its own graphs with no shared list.
 ``reverse_tape(root)`` returns the nodes ``root`` depends on, latest first: every node comes
 before the nodes it was computed from, which is the order a backward pass needs. Nothing here
-recurses, so graphs of millions of nodes are fine.
+recurses, so graphs of millions of nodes are fine. ``may_overwrite`` is the rule by which a
+backward pass that releases its graph decides it may reuse an array in place.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
+import sys
 import threading
 from operator import attrgetter
 
-__all__ = ["next_stamp", "grad_enabled", "no_grad", "enable_grad", "reverse_tape"]
+import numpy as np
+
+__all__ = [
+    "next_stamp",
+    "grad_enabled",
+    "no_grad",
+    "enable_grad",
+    "reverse_tape",
+    "may_overwrite",
+]
 
 _counter = itertools.count(1)
 next_stamp = _counter.__next__
@@ -59,26 +71,69 @@ class enable_grad(no_grad):
         return self
 
 
-def reverse_tape(root, node_type) -> tuple[list, list]:
+def reverse_tape(root, *, every_input: bool = False) -> tuple[list, list]:
     """``(nodes, leaves)``: the recorded nodes ``root`` depends on, latest stamp first, and the
-    leaves (nodes of ``node_type`` with no primitive) it depends on, each once.
+    leaves (nodes with no primitive) it depends on, each once, in the order they were reached.
 
-    Only arguments of ``node_type`` that take part in differentiation are followed
-    (``requires_grad`` for tensors; every ``Value``).
+    This is the one walk of the graph: backward passes (``Tensor.backward``, ``Value.backward``)
+    and the drawings (``autodiff.graph``) all use it. Arguments of the root's own type are
+    followed when they take part in differentiation (``requires_grad``; every ``Value`` does), or
+    all of them with ``every_input=True`` (a drawing shows the data too). Latest first, every node
+    comes before the nodes it was computed from, which is the order a backward pass needs.
     """
+    node_type = type(root)
+    # a class whose every node takes part (Value.requires_grad is a class attribute, True)
+    follow_all = every_input or getattr(node_type, "requires_grad", None) is True
     nodes, leaves = [], []
     seen = {id(root)}
     stack = [root]
-    pop, push, visit = stack.pop, stack.append, seen.add
+    pop, push, visit, keep = stack.pop, stack.append, seen.add, nodes.append
     while stack:
         node = pop()
         if node._prim is None:
             leaves.append(node)
             continue
-        nodes.append(node)
+        keep(node)
         for arg in node._args:
-            if type(arg) is node_type and id(arg) not in seen and arg.requires_grad:
-                visit(id(arg))
-                push(arg)
+            if type(arg) is node_type and (follow_all or arg.requires_grad):
+                key = id(arg)
+                if key not in seen:
+                    visit(key)
+                    push(arg)
     nodes.sort(key=_by_stamp, reverse=True)
     return nodes, leaves
+
+
+def _tracing() -> bool:
+    """Whether a tracer or profiler (a debugger, coverage, mutmut) watches this thread: it may
+    hold references to local variables that ``sys.getrefcount`` would count."""
+    return sys.gettrace() is not None or sys.getprofile() is not None
+
+
+@functools.cache
+def _one_local() -> int:
+    """What ``sys.getrefcount`` says of an object held by one local variable and nothing else
+    (asked once, on first use, as it differs between Python versions)."""
+    probe = object()
+    return sys.getrefcount(probe)
+
+
+def may_overwrite(arr, others: int = 0, owner=None) -> bool:
+    """The ownership rule of in-place VJPs: may a backward pass write into ``arr``?
+
+    ``arr`` is passed from one local variable of the caller. The answer is yes when it is an
+    ndarray with its own writeable memory (not a view) that nothing refers to but that variable
+    and ``others`` known holders (such as the ``.data`` of the node that made it), and — when
+    ``owner``, that node, is given — the node is referred to by the caller's variable and the
+    tape's list only (anyone else holding it may still read ``arr``). Under a tracer the counts
+    are not to be trusted, and the answer is no.
+    """
+    if type(arr) is not np.ndarray or arr.base is not None or not arr.flags.writeable:
+        return False
+    if _tracing():
+        return False
+    alone = _one_local()
+    # + 1: this function's own parameter refers to each of them too
+    if sys.getrefcount(arr) != alone + 1 + others:
+        return False
+    return owner is None or sys.getrefcount(owner) == alone + 2

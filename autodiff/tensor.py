@@ -2,20 +2,21 @@
 
 ``Tensor(data, requires_grad=False)``; ``.data`` is the ndarray, ``.grad`` the accumulated
 gradient (an ndarray of the same shape, or None), ``.backward(gradient=None)`` runs reverse mode
-from this tensor. Operations on tensors are primitives (``autodiff.functions``) applied through
-``apply``, which records a node only when an argument requires a gradient and recording is on.
+from this tensor. Operations on tensors are primitives (``autodiff.primitives``): ``primitive``
+below makes one, and calling it runs ``apply``, which records a node only when an argument
+requires a gradient and recording is on. ``backpropagate`` walks the tape back from a tensor.
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 
 import numpy as np
 
-from .registry import Primitive
-from .tape import grad_enabled, next_stamp, reverse_tape
+from .registry import TENSOR_PRIMITIVES, Primitive, register
+from .tape import grad_enabled, may_overwrite, next_stamp, reverse_tape
 
-__all__ = ["Tensor", "apply", "sum_to_shape", "grads_of"]
+__all__ = ["Tensor", "TensorPrimitive", "primitive", "apply", "sum_to_shape", "grads_of"]
 
 
 class _Released:
@@ -33,6 +34,25 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "_prim", "_args", "_kw", "_seq", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+
+    # -- NumPy's functions on a Tensor: recorded as primitives, or refused ------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.exp(t)``, ``np.add(a, t)``, ``a + t`` for an ndarray ``a``: the primitive of the
+        same name (a Tensor); comparisons give boolean arrays; anything else a TypeError."""
+        return _p.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(t)``, ``np.concatenate([t, a])``, ...: the primitive (a Tensor), the shape
+        for ``np.shape``/``np.ndim``/``np.size``; anything else a TypeError."""
+        return _p.array_function(func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        if self.requires_grad:
+            raise TypeError(
+                "a Tensor that requires a gradient cannot become an ndarray (the operation "
+                "would not be recorded); use t.data, or t.detach() for a copy off the graph"
+            )
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
@@ -107,6 +127,86 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    # -- arithmetic: each operator is a primitive of ``autodiff.primitives`` ----------------------
+    def __add__(self, other):
+        return _p.add(self, other)
+
+    def __radd__(self, other):
+        return _p.add(other, self)
+
+    def __sub__(self, other):
+        return _p.sub(self, other)
+
+    def __rsub__(self, other):
+        return _p.sub(other, self)
+
+    def __mul__(self, other):
+        return _p.mul(self, other)
+
+    def __rmul__(self, other):
+        return _p.mul(other, self)
+
+    def __truediv__(self, other):
+        return _p.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _p.div(other, self)
+
+    def __matmul__(self, other):
+        return _p.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _p.matmul(other, self)
+
+    def __pow__(self, p):
+        return _p.power(self, p)
+
+    def __rpow__(self, base):
+        return _p.power(base, self)
+
+    def __neg__(self):
+        return _p.neg(self)
+
+    def __getitem__(self, index):
+        return _p.getitem(self, index)
+
+    # -- functions as methods (the activations' methods are added from the registry) -----------
+    def exp(self):
+        return _p.exp(self)
+
+    def log(self):
+        return _p.log(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return _p.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _p.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _p.max(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return _p.logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis=-1):
+        return _p.softmax(self, axis=axis)
+
+    def reshape(self, *shape):
+        """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+        one = len(shape) == 1 and not np.isscalar(shape[0])
+        return _p.reshape(self, shape[0] if one else shape)
+
+    def transpose(self, *axes):
+        """``t.transpose()`` reverses the axes; ``t.transpose(1, 0, 2)`` or ``((1, 0, 2))``."""
+        if len(axes) == 1 and not np.isscalar(axes[0]):
+            axes = axes[0]
+        return _p.transpose(self, tuple(axes) if axes else None)
+
+    @property
+    def T(self):
+        return _p.transpose(self)
+
     # -- reverse mode -----------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
         """Accumulate d(self)/d(leaf), contracted with ``gradient``, into every leaf's ``.grad``.
@@ -176,6 +276,11 @@ def apply(prim: Primitive, *args, **kw):
         return out
     t = Tensor.__new__(Tensor)
     t.data = out if isinstance(out, np.ndarray) else np.asarray(out)
+    if t.data.dtype.hasobject:
+        raise TypeError(
+            f"{prim.name} got an argument that is neither a number, an array nor a Tensor "
+            f"(such as a Value): {', '.join(type(a).__name__ for a in args)}"
+        )
     t.grad = None
     t._seq = next_stamp()
     if tracked and grad_enabled():
@@ -187,24 +292,26 @@ def apply(prim: Primitive, *args, **kw):
     return t
 
 
-def _one_local_reference() -> int:
-    """What ``sys.getrefcount`` says of an array held by one local variable and nothing else."""
-    probe = np.empty(1)
-    return sys.getrefcount(probe)
+class TensorPrimitive(Primitive):
+    """A primitive on arrays: called, it runs ``apply`` (raw in, raw out; a tensor in, a tensor
+    out, recorded when it should be)."""
+
+    __slots__ = ()
+    __call__ = apply
 
 
-_ALONE = _one_local_reference()
+def primitive(forward: Callable | None = None, *, name: str | None = None):
+    """Make ``forward`` (a function on ndarrays) a differentiable operation on tensors, and
+    register it under ``name`` (default: the function's name); returns the callable primitive.
 
-
-def _owned(arr, holders: int = 0) -> bool:
-    """True when ``arr`` is a writeable ndarray with its own memory that nothing refers to but
-    the caller's one local variable and ``holders`` known others (so it may be overwritten)."""
-    return (
-        type(arr) is np.ndarray
-        and arr.base is None
-        and arr.flags.writeable
-        and sys.getrefcount(arr) == _ALONE + 1 + holders  # + 1: this function's own argument
-    )
+    Usable as a decorator, ``@primitive`` or ``@primitive(name="cube")``; give it its
+    derivatives with ``defvjp(prim, vjp_0, vjp_1, ...)`` (contract: ``autodiff.registry``).
+    """
+    if forward is None:
+        return lambda f: primitive(f, name=name)
+    if not callable(forward):
+        raise TypeError(f"primitive needs a function, got {type(forward).__name__}")
+    return register(TENSOR_PRIMITIVES, TensorPrimitive(name or forward.__name__, forward))
 
 
 def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict:
@@ -216,7 +323,7 @@ def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict
     result in the incoming gradient and the node's own output, if nothing else refers to them:
     fresh arrays cost more than arithmetic here (their pages are touched for the first time).
     """
-    nodes, leaves = reverse_tape(root, Tensor)
+    nodes, leaves = reverse_tape(root)
     grads = {id(root): seed}
     for node in nodes:
         g = grads.pop(id(node), None)
@@ -235,13 +342,13 @@ def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict
         kw = node._kw
         inplace = node._prim.inplace_vjp if release and not create_graph else None
         for i, a in enumerate(args):
-            if type(a) is Tensor and a.requires_grad:
+            if type(a) is Tensor and a.requires_grad and node._prim.vjps[i] is not None:
                 if inplace is not None:
-                    # g is held by the local alone; ans by the local and the node; the node by
-                    # the local and the tape list (whoever else holds it may still read ans).
-                    # Asked before the call, whose argument tuple would hold them too.
-                    g_owned = _owned(g)
-                    ans_owned = _owned(ans, 1) and sys.getrefcount(node) == _ALONE + 1
+                    # g is held by the local alone; ans by the local and the node (its one other
+                    # holder); the node by the local and the tape's list. Asked before the call,
+                    # whose argument tuple would hold them too.
+                    g_owned = may_overwrite(g)
+                    ans_owned = may_overwrite(ans, 1, owner=node)
                     ga = inplace(g, ans, *values, g_owned=g_owned, ans_owned=ans_owned)
                 else:
                     ga = node._prim.vjps[i](g, ans, *values, **kw)
@@ -273,3 +380,8 @@ def grads_of(output: Tensor, inputs, *, create_graph: bool = False, seed=None) -
                 g = Tensor(g)
         out.append(g)
     return out
+
+
+# The primitives need the Tensor class, and Tensor's operators need the primitives: they are
+# imported last, once Tensor exists, and looked up when an operator runs.
+from . import primitives as _p  # noqa: E402

@@ -5,8 +5,9 @@ code does not run as written; ``docs/article-errata.md`` lists each defect and h
 avoids it. The data flow is the article's: a parameter dict ``{'W1', 'b1', ...}``, a list of
 per-layer caches ``((A_prev, W, b), Z)`` and a gradient dict keyed ``'dW1', 'db1', 'dA0', ...``.
 
-These functions are for reading. ``manual.backprop_general`` holds the same calculus for every
-activation and loss, and a faster form of the step that performance measurements use.
+These functions are for reading. ``manual.general`` (``manual.loss_and_grads``) holds the same
+calculus for every activation and loss, and the faster form of the step that performance
+measurements use.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import network
-from ..network import ops as nops
+from ..network.ops import NUMPY_OPS as nops
 
 __all__ = [
     "init_params",

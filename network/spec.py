@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .activations import REGISTRY
 from .validation import check_choice, describe
 
 __all__ = ["NetworkSpec", "ACTIVATIONS", "LOSSES", "INITS", "DTYPES"]
 
-ACTIVATIONS = ("sigmoid", "relu", "tanh", "linear", "softmax")
+ACTIVATIONS = tuple(REGISTRY)  # every registered activation, in registration order
 LOSSES = ("bce", "mse", "ce")
 INITS = ("article", "xavier", "he")
 DTYPES = ("float64", "float32")
