@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backproof.autodiff import Tensor, hvp
-from backproof.autodiff import functions as F
+from backproof.autodiff import primitives as F
 from backproof.compare import check_hessian, check_hvp, check_jacobian, check_jvp, check_vjp
 from backproof.compare.trees import Arguments, Tree
 
