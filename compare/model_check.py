@@ -252,4 +252,7 @@ def _diagnose(report, verdict: str, run: Callable, m: int | None) -> str:
                 f"extra 1/m: backprop returns the gradient of the cost divided by m = {m} "
                 "(a mean taken twice)"
             )
-    return "; ".join(f"{k}: {v}" for k, v in getattr(report, "diagnosis", {}).items())
+    texts = getattr(report, "diagnosis", {})
+    if len(texts) > 1 and len(set(texts.values())) == 1:
+        return f"every parameter: {next(iter(texts.values()))}"
+    return "; ".join(f"{k}: {v}" for k, v in texts.items())
