@@ -169,8 +169,8 @@ class DerivativeReport:
             lines.append(f"  diagnosis: {self.diagnosis}")
         for r in self.reductions:
             wrong = f"; wrong at {_short(r.wrong_inputs)}" if r.wrong_inputs else ""
-            if r.verdict == "inconclusive":
-                wrong = "; " + "; ".join(getattr(r.report, "notes", [])[:1])
+            if r.verdict == "inconclusive" and getattr(r.report, "reason", ""):
+                wrong = f"; {r.report.reason}"
             lines.append(f"  {r.what:<32} {r.verdict}{wrong}")
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
