@@ -4,7 +4,7 @@ if __name__ != "backproof.autodiff":  # the folder installs under the one import
     raise ImportError(f"import backproof.autodiff, not {__name__}")
 
 
-from . import primitives
+from . import nn, primitives
 from .functional import grad, hvp, value_and_grad
 from .graph import draw, to_dot
 from .network_grads import ENGINES, TENSOR_OPS, VALUE_OPS, loss_and_grads, train
@@ -37,5 +37,5 @@ __all__ = [
     "primitive", "scalar_primitive", "defvjp", "TENSOR_PRIMITIVES", "SCALAR_PRIMITIVES",
     "primitives", "reverse_tape", "exp", "expm1", "log", "logsumexp", "mean", "maximum", "where",
     "matmul", "reshape", "transpose", "broadcast_to", "softmax", "to_dot", "draw",
-    "ACTIVATIONS", *primitives.ELEMENTWISE,
+    "ACTIVATIONS", "nn", *primitives.ELEMENTWISE,
 ]  # fmt: skip

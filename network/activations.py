@@ -409,3 +409,28 @@ register(
         formula=lambda z, xp: z * xp.sigmoid(z),
     )
 )
+
+
+def _softsign(z, out=None):
+    """z / (1 + |z|), into ``out`` when given."""
+    d = np.abs(z)
+    d += 1
+    return np.divide(z, d, out=out)
+
+
+def _softsign_vjp(g, a, xp):
+    """g' = 1/(1 + |z|)^2 = (1 - |a|)^2, since |a| = |z|/(1 + |z|)."""
+    d = 1 - xp.where(xp.positive(a), a, -a)
+    return g * (d * d)
+
+
+register(
+    Activation(
+        name="softsign",
+        summary="z/(1+|z|); g' = (1 - |a|)^2",
+        kernel=_softsign,
+        from_output=True,
+        vjp=_softsign_vjp,
+        formula=lambda z, xp: z / (1 + xp.where(xp.positive(z), z, -z)),
+    )
+)

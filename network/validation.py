@@ -104,8 +104,16 @@ def as_float_array(name: str, value, *, ndim: int | None = None, dtype=None) -> 
     return arr
 
 
+def _check_spec(spec) -> None:
+    from .spec import NetworkSpec  # spec.py imports this module: import on first use
+
+    if not isinstance(spec, NetworkSpec):
+        raise TypeError(f"spec must be a NetworkSpec, got {describe(spec)}")
+
+
 def check_data(spec, X, Y) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``X`` (n_x, m) and ``Y`` (n_y, m) against ``spec``; return them in spec.dtype."""
+    _check_spec(spec)
     X = as_float_array("X", X, ndim=2, dtype=spec.dtype)
     Y = as_float_array("Y", Y, ndim=2, dtype=spec.dtype)
     n_x, n_y = spec.layer_dims[0], spec.layer_dims[-1]
@@ -144,6 +152,7 @@ def check_data(spec, X, Y) -> tuple[np.ndarray, np.ndarray]:
 
 def check_params(spec, params: Mapping) -> dict[str, np.ndarray]:
     """Validate a parameter dict against ``spec``: keys W1..WL, b1..bL, shapes, dtype, finite."""
+    _check_spec(spec)
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of arrays, got {describe(params)}")
     expected = spec.param_shapes()

@@ -1,7 +1,6 @@
 """compare/: numerical references, check_grad and its diagnosis, compare_network, the catalog."""
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from backproof.compare import (
     check_grad,
     compare_network,
     numerical_grad,
-    plots,
     reference,
 )
 from backproof.compare.mutants import CATALOG, check_mutant, mutant_problem
@@ -368,44 +366,3 @@ def test_no_correct_implementation_is_flagged_on_the_catalog_problems(mutant):
 def test_first_wrong_layer_localises_the_mistake():
     result = check_mutant(next(m for m in CATALOG if m.name == "W_instead_of_WT"))
     assert first_wrong_layer(result.mutant.spec, result.report) == 1
-
-
-# -- plots ---------------------------------------------------------------------------------
-def test_taylor_test_slopes_tell_right_from_wrong(tmp_path):
-    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce")
-    obj = lambda p: network.objective(spec, p, X, Y)  # noqa: E731
-    grads = manual.loss_and_grads(spec, params, X, Y)[1]
-    right = plots.taylor_remainders(obj, grads, params)
-    wrong = plots.taylor_remainders(obj, {k: 1.1 * v for k, v in grads.items()}, params)
-    assert 1.9 < right["slope"] < 2.1 and 0.9 < wrong["slope"] < 1.1
-    path = plots.plot_taylor_test({"right": right, "wrong": wrong}, tmp_path / "t.png")
-    assert (tmp_path / "t.png").stat().st_size > 5000 and path.endswith("t.png")
-
-
-def test_step_sweep_shows_the_v():
-    f = lambda x: float(np.sum(np.sin(x)))  # noqa: E731
-    x = np.array([0.7])
-    sweep = plots.step_sweep(f, x, (0,), np.cos(0.7))
-    central = sweep["central"]
-    best = int(np.argmin(central))
-    assert 0 < best < len(central) - 1  # errors fall, then rise: truncation, then round-off
-    assert central[0] > 100 * central[best] and central[-1] > 100 * central[best]
-
-
-def test_layer_gradient_norms_show_the_article_init_vanishing():
-    X, y = network.moons(60)
-    norms = {}
-    for init in ("article", "xavier"):
-        spec = network.NetworkSpec([2, 8, 8, 1], init=init)
-        norms[init] = plots.layer_grad_norms(
-            spec, X, y, lambda s, p, X_, Y_: manual.loss_and_grads(s, p, X_, Y_), 5, 1.0
-        )
-    assert norms["article"].shape == (5, 3)
-    assert norms["article"][0, 0] < 1e-2 * norms["xavier"][0, 0]
-
-
-def test_no_warnings_from_plotting(tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        plots.plot_cost_histories({"a": [1.0, 0.5], "b": [1.0, 0.5]}, tmp_path / "c.png")
-    assert (tmp_path / "c.png").exists()

@@ -123,9 +123,9 @@ def test_erratum_3_one_layer_backward_uses_the_activation_not_the_tuple():
     dA = rng.standard_normal((2, 5))
     dA_prev, dW, db = manual.one_layer_backward(dA, ((A_prev, W, b), Z))
     s = 1 / (1 + np.exp(-Z))
-    dZ = dA * s * (1 - s)
-    np.testing.assert_allclose(dW, dZ @ A_prev.T)
-    np.testing.assert_allclose(db, dZ.sum(axis=1, keepdims=True))
+    dZ = dA * s * (1 - s)  # dA is the article's: no 1/m in it; the 1/m goes to dW and db
+    np.testing.assert_allclose(dW, dZ @ A_prev.T / 5)
+    np.testing.assert_allclose(db, dZ.sum(axis=1, keepdims=True) / 5)
     np.testing.assert_allclose(dA_prev, W.T @ dZ)
 
 
