@@ -21,6 +21,7 @@ import shutil
 import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
+from io import BytesIO
 
 import numpy as np
 
@@ -64,13 +65,15 @@ def _number_text(x) -> str:
     """A number, or a small array's numbers, or a large array's shape; '-' for nothing."""
     if x is None:
         return "-"
+    if isinstance(x, (Tensor, Value)):  # a gradient recorded by backward(create_graph=True)
+        x = x.data
     if isinstance(x, tuple):  # what a skeleton keeps of a large array
         return f"shape {x}"
     arr = np.asarray(x)
     if arr.dtype == object:
         return repr(x)
     if arr.size == 1:
-        return f"{float(arr.reshape(())):.4g}"
+        return f"{float(arr.reshape(())) + 0.0:.4g}"  # + 0.0: -0.0 reads 0
     if arr.size > SHOWN:
         return f"shape {arr.shape}"
     return _nested(arr)
@@ -79,7 +82,7 @@ def _number_text(x) -> str:
 def _nested(arr: np.ndarray) -> str:
     """[[0.5, -1], [0.25, 0.75]]: every number to 4 significant digits, no alignment padding."""
     if arr.ndim == 0:
-        return f"{float(arr):.4g}"
+        return f"{float(arr) + 0.0:.4g}"
     return "[" + ", ".join(_nested(a) for a in arr) + "]"
 
 
@@ -268,7 +271,7 @@ def _build_items(boxes: list[Box]):
                 columns[d].append(lane)
                 path.append(lane)
             path.append(items[b.key])
-            port = _port(slot, len(b.inputs))
+            port = 0.6 * _port(slot, len(b.inputs))  # under one place: no ties with neighbours
             for a, c in zip(path, path[1:]):
                 a.succs.append((c, port if c is path[-1] else 0.0))
                 c.preds.append((a, 0.0))
@@ -338,14 +341,13 @@ def _layout(boxes: list[Box]):
 
 
 def _draw_with_dot(dot_text: str, ax):
+    """Graphviz lays the graph out and renders it; matplotlib shows the picture."""
     import matplotlib.image as mpimg
     import matplotlib.pyplot as plt
 
     png = subprocess.run(
         ["dot", "-Tpng", "-Gdpi=110"], input=dot_text.encode(), capture_output=True, check=True
     ).stdout
-    from io import BytesIO
-
     image = mpimg.imread(BytesIO(png), format="png")
     if ax is None:
         h, w = image.shape[:2]
@@ -391,31 +393,34 @@ def _draw_with_matplotlib(boxes: list[Box], ax):
     ax.set_aspect("equal")
     ax.axis("off")
     for path, slot, n_inputs in paths:
-        _arrow(ax, path, slot, n_inputs, spans)
+        _arrow(ax, _arrow_points(path, slot, n_inputs, spans))
     for it in items:
         if it.box is not None:
             _box(ax, it, spans, scale, FancyBboxPatch)
     return ax
 
 
-def _arrow(ax, path, slot, n_inputs, spans):
-    """An arrow from the first item of ``path`` to the last: out along its own row to the edge
-    of its column, across the gap, through each lane, and level into the target at a height
-    that tells its argument's place (the first argument highest)."""
+def _arrow_points(path, slot: int, n_inputs: int, spans) -> list[tuple[float, float]]:
+    """The corners of an arrow from the first item of ``path`` to the last: out along its own
+    row to the edge of its column, across the gap, through each lane, and level into the
+    target at a height that tells its argument's place (the first argument highest)."""
     src, dst = path[0], path[-1]
-    xs = [_centre(spans, src.layer) + src.width / 2, spans[src.layer][1]]
-    ys = [src.y, src.y]
+    points = [(_centre(spans, src.layer) + src.width / 2, src.y), (spans[src.layer][1], src.y)]
     for lane in path[1:-1]:
-        xs += list(spans[lane.layer])
-        ys += [lane.y, lane.y]
+        points += [(spans[lane.layer][0], lane.y), (spans[lane.layer][1], lane.y)]
     y_in = dst.y + _port(slot, n_inputs) * min(0.18, dst.height * 0.6)
-    xs.append(spans[dst.layer][0] - _APPROACH)
-    ys.append(y_in)
+    points.append((spans[dst.layer][0] - _APPROACH, y_in))
+    points.append((_centre(spans, dst.layer) - dst.width / 2, y_in))
+    return points
+
+
+def _arrow(ax, points) -> None:
+    xs, ys = zip(*points[:-1])
     ax.plot(xs, ys, color="0.45", lw=0.9, solid_capstyle="round", zorder=1)
     ax.annotate(
         "",
-        xy=(_centre(spans, dst.layer) - dst.width / 2, y_in),
-        xytext=(xs[-1], y_in),
+        xy=points[-1],
+        xytext=points[-2],
         arrowprops=dict(arrowstyle="-|>", color="0.45", lw=0.9, shrinkA=0, shrinkB=0),
         zorder=1,
     )

@@ -123,8 +123,8 @@ class Neuron(Module):
         n_in = check_positive_int("n_in", n_in)
         self.activation = _check_activation(activation)
         draws = _generator(rng).uniform(-1.0, 1.0, size=n_in)
-        self.w = [Value(float(d)) for d in draws]
-        self.b = Value(0.0)
+        self.w = [Value(float(d), label=f"w[{i}]") for i, d in enumerate(draws)]
+        self.b = Value(0.0, label="b")
 
     def __call__(self, x) -> Value:
         x = _scalar_inputs(x, len(self.w))
@@ -156,6 +156,15 @@ class Layer(Module):
         n_out = check_positive_int("n_out", n_out)
         gen = _generator(rng)
         self.neurons = [Neuron(n_in, activation, rng=gen) for _ in range(n_out)]
+        self._label()
+
+    def _label(self, layer: str = "") -> None:
+        """Name the parameters as the article does: W{layer}[j, i] is the weight from input i
+        to neuron j, b{layer}[j] the bias of neuron j (drawings show these names)."""
+        for j, neuron in enumerate(self.neurons):
+            for i, w in enumerate(neuron.w):
+                w.label = f"W{layer}[{j},{i}]"
+            neuron.b.label = f"b{layer}[{j}]"
 
     def __call__(self, x):
         x = _scalar_inputs(x, len(self.neurons[0].w))
@@ -182,6 +191,8 @@ class MLP(Module):
             Layer(sizes[i], sizes[i + 1], "linear" if i == last else activation, rng=gen)
             for i in range(last + 1)
         ]
+        for number, layer in enumerate(self.layers, start=1):
+            layer._label(str(number))
 
     def __call__(self, x):
         for layer in self.layers:
@@ -223,8 +234,8 @@ class Linear(Module):
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         draws = _generator(rng).uniform(-1.0, 1.0, size=(n_out, n_in))
-        self.W = Tensor(draws.astype(dtype), requires_grad=True)
-        self.b = Tensor(np.zeros((n_out, 1), dtype=dtype), requires_grad=True)
+        self.W = Tensor(draws.astype(dtype), requires_grad=True, name="W")
+        self.b = Tensor(np.zeros((n_out, 1), dtype=dtype), requires_grad=True, name="b")
 
     def __call__(self, x) -> Tensor:
         return F.affine(self.W, _batch(x, self.W.shape[1]), self.b)
@@ -315,7 +326,9 @@ class Sequential(Module):
         last = len(sizes) - 2
         modules: list[Module] = []
         for i in range(last + 1):
-            modules.append(Linear(sizes[i], sizes[i + 1], rng=gen, dtype=dtype))
+            linear = Linear(sizes[i], sizes[i + 1], rng=gen, dtype=dtype)
+            linear.W.name, linear.b.name = f"W{i + 1}", f"b{i + 1}"  # as the article numbers them
+            modules.append(linear)
             if i < last and activation != "linear":
                 modules.append(ReLU() if activation == "relu" else Activation(activation))
         return cls(*modules)

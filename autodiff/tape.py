@@ -91,6 +91,7 @@ def reverse_tape(root, *, every_input: bool = False) -> tuple[list, list]:
     node_type = type(root)
     # a class whose every node takes part (Value.requires_grad is a class attribute, True)
     follow_all = every_input or getattr(node_type, "requires_grad", None) is True
+    pair = hasattr(node_type, "_b")  # a Value keeps its (at most two) arguments in two slots
     nodes, leaves = [], []
     seen = {id(root)}
     stack = [root]
@@ -101,7 +102,7 @@ def reverse_tape(root, *, every_input: bool = False) -> tuple[list, list]:
             leaves.append(node)
             continue
         keep(node)
-        for arg in node._args:
+        for arg in (node._a, node._b) if pair else node._args:
             if type(arg) is node_type and (follow_all or arg.requires_grad):
                 key = id(arg)
                 if key not in seen:

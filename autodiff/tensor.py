@@ -209,7 +209,8 @@ class Tensor:
         ``gradient`` defaults to 1 for a tensor with one element. With ``create_graph=True`` the
         backward pass is itself recorded and the leaves' ``.grad`` are tensors that can be
         differentiated again. Unless ``retain_graph`` (or ``create_graph``) is set, the graph is
-        released afterwards, so a second backward through it raises.
+        released afterwards, so a second backward through it raises; its arrays are freed, but
+        its structure stays, with every node's value and gradient, for ``to_dot`` and ``draw``.
         """
         if not self.requires_grad:
             raise RuntimeError(

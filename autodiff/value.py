@@ -33,12 +33,13 @@ def _raw(x):
     return x.data if type(x) is Value else x
 
 
-def _record(prim, data, args):
+def _record(prim, data, a, b=None):
     out = Value.__new__(Value)
     out.data = data
     out.grad = 0.0
     out._prim = prim
-    out._args = args
+    out._a = a
+    out._b = b
     out._seq = next_stamp()
     return out
 
@@ -52,7 +53,7 @@ class ScalarPrimitive(Primitive):
     def __call__(self, *args):
         if not any(type(a) is Value for a in args):
             return self.forward(*args)
-        return _record(self, self.forward(*[_raw(a) for a in args]), args)
+        return _record(self, self.forward(*[_raw(a) for a in args]), *args)
 
 
 def scalar_primitive(forward: Callable, *, name: str | None = None) -> ScalarPrimitive:
@@ -109,10 +110,10 @@ def _binary_method(prim: Primitive, reflected: bool = False):
         out = Value.__new__(Value)
         if reflected:
             out.data = forward(o, self.data)
-            out._args = (other, self)
+            out._a, out._b = other, self
         else:
             out.data = forward(self.data, o)
-            out._args = (self, other)
+            out._a, out._b = self, other
         out.grad = 0.0
         out._prim = prim
         out._seq = next_stamp()
@@ -126,7 +127,7 @@ def _unary_method(prim: Primitive):
     forward = prim.forward
 
     def method(self):
-        return _record(prim, forward(self.data), (self,))
+        return _record(prim, forward(self.data), self)
 
     method.__name__ = prim.name
     return method
@@ -135,7 +136,10 @@ def _unary_method(prim: Primitive):
 class Value:
     """A scalar node of the graph."""
 
-    __slots__ = ("data", "grad", "_prim", "_args", "_seq", "_label")
+    # the one or two arguments live in two slots rather than a tuple: a tuple per node would
+    # double the objects the garbage collector tracks, and its collections would cost more than
+    # the arithmetic (``autodiff.tape.reverse_tape`` reads the slots directly)
+    __slots__ = ("data", "grad", "_prim", "_a", "_b", "_seq", "_label")
     requires_grad = True  # every Value takes part in differentiation
 
     def __init__(self, data, _children=(), _op="", label: str = ""):
@@ -146,7 +150,7 @@ class Value:
         self.data = data
         self.grad = 0.0
         self._prim = None
-        self._args = ()
+        self._a = self._b = None
         self._seq = next_stamp()
         if label:
             self.label = label
@@ -161,6 +165,13 @@ class Value:
         if not isinstance(text, str):
             raise TypeError(f"label must be a string, got {type(text).__name__} {text!r}")
         self._label = text
+
+    @property
+    def _args(self) -> tuple:
+        """The arguments of the operation that made this node: Values or number constants."""
+        if self._prim is None:
+            return ()
+        return (self._a,) if self._b is None else (self._a, self._b)
 
     # micrograd's view of the graph
     @property
@@ -192,7 +203,7 @@ class Value:
     def __pow__(self, p):
         if isinstance(p, Value):
             raise TypeError("Value ** Value is not supported: the exponent must be a number")
-        return _record(POW, POW.forward(self.data, p), (self, p))
+        return _record(POW, POW.forward(self.data, p), self, p)
 
     # comparisons look at the data only (used to pick a branch, never differentiated)
     def __lt__(self, other):
@@ -237,12 +248,10 @@ def _chain(nodes: list) -> None:
     argument that is a Value, add into that argument's ``.grad``. The inner loop of scalar mode,
     so written out for one and two arguments."""
     for node in nodes:
-        args, vjps, g, ans = node._args, node._prim.vjps, node.grad, node.data
-        if len(args) == 1:  # a unary operation: its argument is a Value
-            a = args[0]
+        a, b, vjps, g, ans = node._a, node._b, node._prim.vjps, node.grad, node.data
+        if b is None:  # a unary operation: its argument is a Value
             a.grad += vjps[0](g, ans, a.data)
             continue
-        a, b = args
         if type(a) is Value:
             if type(b) is Value:
                 av, bv = a.data, b.data

@@ -267,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         _add_options(p, name)
+    from .explain import add_explain_parser  # explain keeps its options in its own module
+
+    add_explain_parser(sub)
     _add_options(parser, None)
     return parser
 
@@ -341,12 +344,12 @@ class Workload:
     def describe_data(self) -> str:
         data = self.data
         name = os.path.basename(data.source) if data.header is not None else data.source
-        text = f"{name}: {data.m} examples, {data.X.shape[0]} features"
+        facts = [f"{data.m} examples", f"{data.X.shape[0]} features"]
         if data.header is not None:
-            text += ", header row read" if data.header else ", no header row"
+            facts.append("header row read" if data.header else "no header row")
         if data.classes is not None:
-            text += ", classes " + ", ".join(f"{k}={c}" for k, c in enumerate(data.classes))
-        return text
+            facts.append("classes " + ", ".join(f"{k}={c}" for k, c in enumerate(data.classes)))
+        return f"{name} ({', '.join(facts)})"
 
     def data_dict(self) -> dict:
         return {
@@ -503,22 +506,17 @@ class Divergence:
         )
 
 
+def _diverged(cost: float, start: float) -> bool:
+    return not math.isfinite(cost) or (start > 0 and cost > DIVERGENCE_FACTOR * start)
+
+
 def find_divergence(history) -> Divergence | None:
     """The first epoch at which a cost history diverged, or None."""
-    if not history:
-        return None
-    start = float(history[0])
-    for epoch, cost in enumerate(history):
-        cost = float(cost)
-        if not math.isfinite(cost) or (start > 0 and cost > DIVERGENCE_FACTOR * start):
-            return Divergence(epoch, cost, start)
+    costs = [float(c) for c in history]
+    for epoch, cost in enumerate(costs):
+        if _diverged(cost, costs[0]):
+            return Divergence(epoch, cost, costs[0])
     return None
-
-
-class _Diverged(Exception):
-    def __init__(self, divergence: Divergence):
-        super().__init__(divergence)
-        self.divergence = divergence
 
 
 def _train_until_divergence(work: Workload, epochs: int, lr: float, progress):
@@ -531,16 +529,13 @@ def _train_until_divergence(work: Workload, epochs: int, lr: float, progress):
     def watched(params):
         J, grads = manual.loss_and_grads(spec, params, X, Y, check=False)
         history.append(float(J))
-        divergence = find_divergence([history[0], history[-1]])
-        if divergence is not None:
-            raise _Diverged(Divergence(len(history) - 1, divergence.cost, divergence.start))
+        if _diverged(history[-1], history[0]):
+            divergence = Divergence(len(history) - 1, history[-1], history[0])
+            raise UsageError(divergence.message(lr))
         return J, grads
 
     start = network.init_params(spec) if work.params is None else work.params
-    try:
-        return network.gradient_descent(watched, start, epochs, lr, progress=progress)
-    except _Diverged as exc:
-        raise UsageError(exc.divergence.message(lr)) from None
+    return network.gradient_descent(watched, start, epochs, lr, progress=progress)
 
 
 def _refuse_divergence(comparison, lr: float) -> None:
@@ -606,6 +601,7 @@ def cmd_study(args) -> int:
             lr=args.lr,
             progress=_progress(args),
             norm_epochs=DEFAULT_STUDY["norm_epochs"],
+            data_name=os.path.basename(work.data.source),
         )
     except FloatingPointError as exc:
         raise UsageError(f"training diverged: {exc}") from None
@@ -737,7 +733,19 @@ def cmd_mutants(args) -> int:
     return exit_code(caught)
 
 
-COMMANDS = {"study": cmd_study, "check": cmd_check, "train": cmd_train, "mutants": cmd_mutants}
+def cmd_explain(args) -> int:
+    from .explain import run_explain
+
+    return run_explain(args)
+
+
+COMMANDS = {
+    "study": cmd_study,
+    "check": cmd_check,
+    "train": cmd_train,
+    "mutants": cmd_mutants,
+    "explain": cmd_explain,
+}
 
 
 def main(argv=None) -> int:

@@ -40,7 +40,7 @@ __all__ = [
     "format_number",
     "format_text",
     "format_markdown",
-    "load_params_file",
+    "saved_network",
     "add_explain_parser",
     "run_explain",
 ]
@@ -453,13 +453,43 @@ def _tolist(value):
 
 
 # -- the command line ---------------------------------------------------------------------------
-def load_params_file(path, spec_dims=None):
-    """Read ``W1, b1, …, WL, bL`` from a NumPy .npz file (what ``train --out`` writes).
+def saved_network(path, options: dict) -> tuple[NetworkSpec, dict]:
+    """The network and parameters in a .npz file, for ``explain --params``.
 
-    Returns ``(layer_dims, params)`` with ``layer_dims`` read off the weight shapes. Other arrays
-    in the file are ignored. Raises ValueError naming ``params`` for a missing file, missing or
-    misshapen arrays, or sizes that differ from ``spec_dims`` when it is given.
+    A file written by ``backproof train --out`` holds its spec (``network.load_params``); then
+    ``options`` (``layer_dims``, ``activations``, ... as given on the command line, None when
+    not given) must agree with it. A file of bare arrays ``W1, b1, …, WL, bL`` gets its layer
+    sizes from the weights' shapes and everything else from ``options``.
     """
+    arrays = _read_arrays(path)
+    if "spec" in arrays:
+        saved = network.load_params(path)
+        for key, value in options.items():
+            have = getattr(saved.spec, key)
+            have = have.name if key == "dtype" else have
+            if value is not None and _as_tuple(value) != _as_tuple(have):
+                raise ValueError(
+                    f"params: {path} was saved for {key} {_as_tuple(have)}, "
+                    f"which differs from the {_as_tuple(value)} asked for"
+                )
+        return saved.spec, saved.params
+    dims = _dims_from_weights(path, arrays)
+    if options.get("layer_dims") is not None and list(options["layer_dims"]) != dims:
+        raise ValueError(
+            f"params: {path} holds a {dims} network, but --dims says {options['layer_dims']}"
+        )
+    defaults = {"activations": None, "loss": "bce", "init": "article", "seed": 3}
+    chosen = {k: v if options.get(k) is None else options[k] for k, v in defaults.items()}
+    spec = NetworkSpec(dims, dtype=options.get("dtype") or "float64", **chosen)
+    params = {f"{p}{l}": arrays[f"{p}{l}"] for l in range(1, len(dims)) for p in "Wb"}
+    return spec, network.check_params(spec, params)
+
+
+def _as_tuple(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+def _read_arrays(path) -> dict:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"params must be a path to a .npz file, got {type(path).__name__}")
     path = os.fspath(path)
@@ -467,16 +497,18 @@ def load_params_file(path, spec_dims=None):
         raise ValueError(f"params: no such file {path!r}")
     try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+            return {k: f[k] for k in f.files}
     except (OSError, ValueError) as exc:
         raise ValueError(f"params: cannot read {path!r} as .npz: {exc}") from None
-    L = 0
-    while f"W{L + 1}" in arrays:
-        L += 1
-    if L == 0:
-        raise ValueError(f"params: {path} holds no array 'W1' (arrays: {sorted(arrays)})")
-    params, dims = {}, [arrays["W1"].shape[1] if arrays["W1"].ndim == 2 else -1]
-    for l in range(1, L + 1):
+
+
+def _dims_from_weights(path, arrays: dict) -> list[int]:
+    """[n_0, n_1, …, n_L] from the shapes of W1, …, WL (each W_l is (n_l, n_{l-1}))."""
+    if "W1" not in arrays or np.ndim(arrays["W1"]) != 2:
+        raise ValueError(f"params: {path} holds no 2-D array 'W1' (arrays: {sorted(arrays)})")
+    dims = [arrays["W1"].shape[1]]
+    l = 1
+    while f"W{l}" in arrays:
         W, b = arrays[f"W{l}"], arrays.get(f"b{l}")
         if b is None:
             raise ValueError(f"params: {path} has W{l} but no b{l}")
@@ -485,11 +517,9 @@ def load_params_file(path, spec_dims=None):
                 f"params: {path}: W{l} {W.shape} and b{l} {b.shape} do not continue a network "
                 f"whose layer {l - 1} has {dims[-1]} units"
             )
-        params[f"W{l}"], params[f"b{l}"] = W, b
         dims.append(W.shape[0])
-    if spec_dims is not None and list(spec_dims) != dims:
-        raise ValueError(f"params: {path} holds a {dims} network, but --dims says {spec_dims}")
-    return dims, params
+        l += 1
+    return dims
 
 
 def add_explain_parser(subparsers):
@@ -505,10 +535,10 @@ def add_explain_parser(subparsers):
         type=_name_list,
         help="one per layer (default: sigmoid everywhere, softmax last for --loss ce)",
     )
-    g.add_argument("--loss", default="bce", choices=network.LOSSES, help="default: bce")
-    g.add_argument("--init", default="article", choices=network.INITS, help="default: article")
-    g.add_argument("--seed", type=_nonneg_int, default=3, help="seed of the weights (default: 3)")
-    g.add_argument("--dtype", default="float64", choices=network.DTYPES, help="default: float64")
+    g.add_argument("--loss", choices=network.LOSSES, help="default: bce")
+    g.add_argument("--init", choices=network.INITS, help="default: article")
+    g.add_argument("--seed", type=_nonneg_int, help="seed of the weights (default: 3)")
+    g.add_argument("--dtype", choices=network.DTYPES, help="default: float64")
     g.add_argument(
         "--params", help="a .npz file with W1, b1, ... (e.g. from train); overrides --init"
     )
@@ -552,23 +582,39 @@ def run_explain(args) -> int:
 
 def _problem_from_args(args):
     """(spec, params, X, Y) from the options; ValueError naming the option on bad input."""
+    options = {
+        "layer_dims": args.dims,
+        "activations": args.activations,
+        "loss": args.loss,
+        "init": args.init,
+        "seed": args.seed,
+        "dtype": args.dtype,
+    }
+    spec = params = None
+    if args.params is not None:
+        spec, params = saved_network(args.params, options)
     X, y = network.load_data(args.data, label=args.label, seed=args.data_seed)
+    loss = spec.loss if spec else (args.loss or "bce")
     n_classes = int(np.max(y)) + 1 if y.shape[0] == 1 else y.shape[0]
     if args.m > X.shape[1]:
         raise ValueError(f"--m must be at most {X.shape[1]} for {args.data}, got {args.m}")
     X, y = X[:, : args.m], y[:, : args.m]
-    dims = args.dims
-    params = None
-    if args.params is not None:
-        dims, params = load_params_file(args.params, dims)
-    if dims is None:
-        dims = [X.shape[0], 2, max(n_classes, 2) if args.loss == "ce" else 1]
-    if dims[0] != X.shape[0]:
-        raise ValueError(
-            f"--dims must start with the number of features in the data "
-            f"({X.shape[0]} for {args.data}), got {dims[0]}"
+    if spec is None:
+        dims = args.dims or [X.shape[0], 2, max(n_classes, 2) if loss == "ce" else 1]
+        spec = NetworkSpec(
+            dims,
+            args.activations,
+            loss,
+            args.init or "article",
+            3 if args.seed is None else args.seed,
+            args.dtype or "float64",
         )
-    spec = NetworkSpec(dims, args.activations, args.loss, args.init, args.seed, args.dtype)
-    params = network.init_params(spec) if params is None else network.check_params(spec, params)
+        params = network.init_params(spec)
+    if spec.layer_dims[0] != X.shape[0]:
+        source = "--dims" if args.params is None else f"--params {args.params}"
+        raise ValueError(
+            f"{source} must start with the number of features in the data "
+            f"({X.shape[0]} for {args.data}), got {spec.layer_dims[0]}"
+        )
     Y = network.targets(spec, y)
     return spec, params, X.astype(spec.dtype), Y

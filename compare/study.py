@@ -303,8 +303,9 @@ def _draw_all(result, spec, params, X, Y, lr, epochs, norm_epochs, data, out):
         tolerances,
         title=f"{dims} network: gradient error per parameter, before training",
         see="What to see: every bar lies far below its tolerance line; a mark at the bottom "
-        "means the two gradients are bit for bit equal. Errors are max|g − ref| over the "
-        "parameter divided by the largest |ref| entry of the whole gradient.",
+        "means the two gradients are bit for bit equal (autograd against itself always is). "
+        "Errors are max|g − ref| over the parameter divided by the largest |ref| entry of the "
+        "whole gradient.",
     )
 
     L = spec.n_layers

@@ -225,24 +225,17 @@ def _is_number(cell: str) -> bool:
 
 
 def _first_row_is_header(rows: list[list[str]]) -> bool:
-    """A first row is a header when one of its cells is not a number while the cells below it
-    are numbers (or when nothing lies below it). A first row whose only words sit in a column of
-    words — the class names of a label column — is data."""
-    first, rest = rows[0], rows[1:]
-    for j, cell in enumerate(first):
-        if _is_number(cell):
-            continue
-        below = [row[j] for row in rest if j < len(row) and row[j].strip()]
-        if not below or any(_is_number(c) for c in below):
-            return True
-    return False
+    """A first row without a single number is a header. Data always has numbers (the features),
+    so a header is never taken for data; a row of numbers with one typo stays data, and its
+    typo is reported instead of the row silently vanishing as a header."""
+    return not any(_is_number(cell) for cell in rows[0])
 
 
 def load_csv(path, label: str | None = None, header: bool | None = None) -> Dataset:
     """Read a CSV file: one example per row, numeric feature columns and a label column.
 
     ``header``: True if the first row names the columns, False if it is data, None to detect it
-    (a first row with words over columns of numbers is a header). The label is the last column,
+    (a first row without a single number is a header). The label is the last column,
     or the column named ``label`` (which needs a header). Labels are numbers, or class names:
     those are sorted and numbered 0, 1, ... (``Dataset.classes`` keeps the names). Returns a
     ``Dataset`` with X of shape (n_features, m) and y of shape (1, m).

@@ -203,3 +203,15 @@ def test_a_closed_pipe_is_not_an_internal_error(tmp_path):
     )
     assert proc.stdout.startswith("each wrong derivation")
     assert "internal error" not in proc.stderr
+
+
+def test_smoke_options_before_the_subcommand_and_a_usage_error(tmp_path):
+    proc = run(
+        ["--loss", "mse", "--activations", "tanh,linear", "check", "--m", "20", "--json"], tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["spec"]["activations"] == ["tanh", "linear"]
+    proc = run(["train", "--lr", "1e300", "--epochs", "5"], tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("backproof: error: training diverged at epoch 1")
+    assert proc.stderr.count("\n") == 1

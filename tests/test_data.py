@@ -211,3 +211,9 @@ def test_the_boundary_checks_leave_good_calls_alone():
     assert network.targets(SPEC, [[0, 1]]).tolist() == [[0.0, 1.0]]
     assert network.circles(m=10, factor=0.3)[0].shape == (2, 10)
     assert network.make_dataset("spiral", m=9, classes=3)[1].max() == 2
+
+
+def test_a_typo_in_the_first_row_is_reported_not_taken_for_a_header(tmp_path):
+    with pytest.raises(ValueError, match="line 1: column 2 must be numeric, got 'abc'"):
+        network.load_csv(write(tmp_path, "1,abc,0\n2,3,1\n4,5,0\n"))
+    assert network.load_csv(write(tmp_path, "x1,x2,label\n1,2,0\n", "h.csv")).header is True

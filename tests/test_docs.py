@@ -1,8 +1,10 @@
 """The docs agree with the code: every name they cite exists, every erratum cites its test."""
 
 import importlib
+import importlib.util
 import pathlib
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -141,3 +143,46 @@ def test_one_layer_backward_takes_the_article_dA():
     dJ_dAL = (AL - y) / (m * AL * (1 - AL))
     _, dW_small, _ = manual.one_layer_backward(dJ_dAL, caches[-1])
     np.testing.assert_allclose(dW_small * m, right[f"W{len(caches)}"], rtol=1e-10)
+
+
+# -- the tutorial ----------------------------------------------------------------------------
+def tutorial_script():
+    spec = importlib.util.spec_from_file_location(
+        "make_tutorial", ROOT / "docs" / "make_tutorial.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_tutorial", module)  # dataclasses look their module up there
+    spec.loader.exec_module(sys.modules["make_tutorial"])
+    return sys.modules["make_tutorial"]
+
+
+def test_the_tutorial_holds_the_code_s_own_output(tmp_path):
+    """Every output in the tutorial that has no timing in it is exactly what the code prints
+    today: no number is typed by hand, and none has gone stale."""
+    tutorial = (ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8")
+    script = tutorial_script()
+    fresh = script.render(script.SECTIONS, str(tmp_path), stable_only=True)
+    blocks = re.findall(r"```(?:python|console)\n.*?\n```\n\n```text\n.*?\n```", fresh, re.S)
+    stable = [i for i in script.SECTIONS if isinstance(i, script.Python | script.Command)]
+    assert len(blocks) == sum(item.stable for item in stable) >= 3
+    for block in blocks:
+        assert block in tutorial, (
+            f"docs/tutorial.md is stale: python docs/make_tutorial.py\n{block}"
+        )
+    assert "backproof explain: network 2-2-2 (sigmoid, sigmoid), loss mse" in tutorial
+
+
+def test_the_tutorial_shows_every_picture_of_the_study_with_its_caption():
+    tutorial = (ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8")
+    shown = re.findall(r"!\[(\w+)\]\(img/(\w+)\.png\)\n\n\*Figure \d+\. (.+)\*", tutorial)
+    assert {name for name, _, _ in shown} == {
+        "cost_histories",
+        "param_errors",
+        "step_sweep",
+        "taylor_test",
+        "layer_grad_norms",
+        "catalog_heatmap",
+    }
+    for name, file, caption in shown:
+        assert name == file and (ROOT / "docs" / "img" / f"{file}.png").stat().st_size > 10_000
+        assert "What to see" in caption

@@ -187,16 +187,7 @@ def test_bad_arguments_name_themselves():
 # -- the command line ---------------------------------------------------------------------------
 def run(argv, capsys):
     """``backproof explain ARGS``: (exit code, stdout, stderr)."""
-    if "explain" in cli.COMMANDS:
-        code = cli.main(["explain", *argv])
-    else:  # before the subcommand is wired into compare/cli.py
-        parser = cli._Parser(prog="backproof")
-        explain.add_explain_parser(parser.add_subparsers(dest="command", parser_class=cli._Parser))
-        try:
-            code = explain.run_explain(parser.parse_args(["explain", *argv]))
-        except cli.UsageError as exc:
-            print(f"backproof: error: {exc}", file=__import__("sys").stderr)
-            code = 2
+    code = cli.main(["explain", *argv])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -264,3 +255,13 @@ def test_cli_exits_3_when_a_gradient_disagrees(monkeypatch, capsys):
     monkeypatch.setattr(manual, "output_delta", lambda spec, A, Y: (Y - A) / Y.shape[1])
     code, out, _ = run([], capsys)
     assert code == 3 and "DISAGREEMENT" in out
+
+
+def test_cli_reads_a_network_saved_by_train(tmp_path, capsys):
+    spec = network.NetworkSpec([2, 3, 1], ("tanh", "sigmoid"), init="xavier")
+    path = network.save_params(tmp_path / "p.npz", spec, network.init_params(spec))
+    code, out, _ = run(["--params", str(path), "--m", "2"], capsys)
+    assert code == 0 and "network 2-3-1 (tanh, sigmoid), loss bce" in out
+    assert "tanh′(Z1) = 1 − A1²" in out
+    code, _, err = run(["--params", str(path), "--loss", "mse"], capsys)
+    assert code == 2 and "was saved for loss bce, which differs from the mse asked for" in err

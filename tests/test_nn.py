@@ -114,6 +114,11 @@ def test_shapes_parameters_and_activations_follow_micrograd():
     out = wide([Value(1.0), 2, 3.0])
     assert isinstance(out, list) and len(out) == 2
     assert "MLP of [Layer of [Neuron(2" in repr(model)
+    # parameters carry the article's names, so a drawing of the model reads W2[3,1], b2[3], ...
+    assert model.layers[1].neurons[3].w[1].label == "W2[3,1]"
+    assert model.layers[1].neurons[3].b.label == "b2[3]"
+    assert [w.label for w in nn.Neuron(2).w] == ["w[0]", "w[1]"]
+    assert [p.name for p in nn.Sequential.mlp(2, [3, 1]).parameters()] == ["W1", "b1", "W2", "b2"]
     assert repr(nn.Sequential.mlp(2, [3, 1])) == "Sequential(Linear(2, 3), ReLU(), Linear(3, 1))"
 
 
