@@ -10,7 +10,11 @@ from .graph import draw, to_dot
 from .network_grads import ENGINES, TENSOR_OPS, VALUE_OPS, loss_and_grads, train
 from .primitives import (
     ACTIVATIONS,
+    abs,
     broadcast_to,
+    clip,
+    concatenate,
+    cos,
     exp,
     expm1,
     log,
@@ -18,8 +22,12 @@ from .primitives import (
     matmul,
     maximum,
     mean,
+    minimum,
     reshape,
+    sin,
     softmax,
+    sqrt,
+    stack,
     transpose,
     where,
 )
@@ -37,5 +45,6 @@ __all__ = [
     "primitive", "scalar_primitive", "defvjp", "TENSOR_PRIMITIVES", "SCALAR_PRIMITIVES",
     "primitives", "reverse_tape", "exp", "expm1", "log", "logsumexp", "mean", "maximum", "where",
     "matmul", "reshape", "transpose", "broadcast_to", "softmax", "to_dot", "draw",
+    "abs", "sqrt", "sin", "cos", "minimum", "clip", "concatenate", "stack",
     "ACTIVATIONS", "nn", *primitives.ELEMENTWISE,
 ]  # fmt: skip

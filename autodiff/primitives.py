@@ -19,6 +19,7 @@ import numpy as np
 
 from ..network.activations import REGISTRY, Activation
 from ..network.ops import affine as affine_kernel
+from .pool import POOL
 from .registry import definplace, defvjp, defvjp_argnum
 from .tensor import Tensor, primitive
 
@@ -61,10 +62,17 @@ power = defvjp(
 )
 
 
+def _product_out(a: np.ndarray, b: np.ndarray, rows: int, cols: int):
+    """``out=`` for the (rows, cols) matrix product of float arrays a and b: from the pool."""
+    dtype = a.dtype if a.dtype == b.dtype else np.result_type(a, b)
+    return POOL.out((rows, cols), dtype) if dtype.kind == "f" else None
+
+
 def _matmul_vjp_a(g, ans, a, b):
     """d(a @ b)/da contracted with g: g @ b^T (outer products for 1-D operands)."""
     if type(g) is np.ndarray and type(b) is np.ndarray and g.ndim == b.ndim == 2:
-        return g @ b.T  # the common case, without the primitives' dispatch
+        # the common case, without the primitives' dispatch
+        return np.matmul(g, b.T, out=_product_out(g, b, g.shape[0], b.shape[0]))
     if _data(b).ndim == 1:
         return g[..., None] * b if _data(a).ndim > 1 else g * b
     if _data(a).ndim == 1:
@@ -75,7 +83,7 @@ def _matmul_vjp_a(g, ans, a, b):
 def _matmul_vjp_b(g, ans, a, b):
     """d(a @ b)/db contracted with g: a^T @ g (outer products for 1-D operands)."""
     if type(g) is np.ndarray and type(a) is np.ndarray and g.ndim == a.ndim == 2:
-        return a.T @ g
+        return np.matmul(a.T, g, out=_product_out(a, g, a.shape[1], g.shape[1]))
     if _data(a).ndim == 1:
         return a[:, None] * g[..., None, :] if _data(b).ndim > 1 else g * a
     if _data(b).ndim == 1:
@@ -89,9 +97,18 @@ def _swap_last(ndim: int) -> tuple:
 
 matmul = defvjp(primitive(np.matmul, name="matmul"), _matmul_vjp_a, _matmul_vjp_b)
 
+
+def _affine_forward(W, A, b):
+    """``network.ops.affine``, with Z written into an array from the engine's pool."""
+    out = None
+    if type(W) is np.ndarray and type(A) is np.ndarray and W.ndim == A.ndim == 2:
+        out = _product_out(W, A, W.shape[0], A.shape[1])
+    return affine_kernel(W, A, b, out=out)
+
+
 # a layer's pre-activation W @ A + b in one node (and one new array), like PyTorch's addmm
 affine = defvjp(
-    primitive(affine_kernel, name="affine"),
+    primitive(_affine_forward, name="affine"),
     lambda g, ans, W, A, b: _matmul_vjp_a(g, ans, W, A),
     lambda g, ans, W, A, b: _matmul_vjp_b(g, ans, W, A),
     lambda g, ans, W, A, b: g,  # the tape sums g over the columns b was broadcast to
@@ -329,6 +346,24 @@ defvjp(clip, lambda g, ans, a, lo, hi: g * ((_data(a) > lo) & (_data(a) < hi)), 
 
 
 # -- the activations, from their registry entries ------------------------------------------------
+def _pooled(kernel):
+    """An activation's kernel writing its output into an array from the engine's pool (the
+    identity, whose kernel returns its input, is left as it is)."""
+    probe = np.zeros((1, 1))
+    if kernel(probe) is probe:
+        return kernel
+
+    def forward(z):
+        out = None
+        if type(z) is np.ndarray and z.dtype.kind == "f":
+            out = POOL.out(z.shape, z.dtype)
+        return kernel(z, out=out)
+
+    forward.__name__ = getattr(kernel, "__name__", "forward")
+    forward.__doc__ = kernel.__doc__
+    return forward
+
+
 def _activation_primitive(act: Activation):
     """The primitive of one activation: its NumPy kernel forward, its registry VJP on ``MATH``
     with x = the output or the input as declared, and its in-place NumPy kernel if it has one."""
@@ -343,7 +378,7 @@ def _activation_primitive(act: Activation):
         def activation_vjp(g, ans, a):
             return vjp(g, a, MATH)
 
-    prim = defvjp(primitive(act.kernel, name=act.name), activation_vjp)
+    prim = defvjp(primitive(_pooled(act.kernel), name=act.name), activation_vjp)
     if act.backward is not None:
         backward = act.backward
 

@@ -22,6 +22,7 @@ from operator import attrgetter
 
 import numpy as np
 
+from .pool import POOL
 from .skeleton import Skeletons
 
 __all__ = [
@@ -40,6 +41,7 @@ _counter = itertools.count(1)
 next_stamp = _counter.__next__
 _local = threading.local()
 _by_stamp = attrgetter("_seq")
+_ARGS = attrgetter("_args")
 
 
 def grad_enabled() -> bool:
@@ -91,9 +93,14 @@ def reverse_tape(root, *, every_input: bool = False) -> tuple[list, list]:
     node_type = type(root)
     # a class whose every node takes part (Value.requires_grad is a class attribute, True)
     follow_all = every_input or getattr(node_type, "requires_grad", None) is True
-    pair = hasattr(node_type, "_b")  # a Value keeps its (at most two) arguments in two slots
+    # how to read a node's arguments: ``node._args``, or the class's own faster getter (Value
+    # keeps its one or two arguments in two slots, the second None for a unary operation)
+    args_of = getattr(node_type, "_walk_args", _ARGS)
     nodes, leaves = [], []
-    seen = {id(root)}
+    # the nodes themselves, not their id()s: a node hashes by identity, its address rotated so
+    # that the low bits vary, while raw addresses (multiples of 16) crowd a set's buckets and
+    # made this walk several times slower on large graphs
+    seen = {root}
     stack = [root]
     pop, push, visit, keep = stack.pop, stack.append, seen.add, nodes.append
     while stack:
@@ -102,12 +109,10 @@ def reverse_tape(root, *, every_input: bool = False) -> tuple[list, list]:
             leaves.append(node)
             continue
         keep(node)
-        for arg in (node._a, node._b) if pair else node._args:
-            if type(arg) is node_type and (follow_all or arg.requires_grad):
-                key = id(arg)
-                if key not in seen:
-                    visit(key)
-                    push(arg)
+        for arg in args_of(node):
+            if type(arg) is node_type and (follow_all or arg.requires_grad) and arg not in seen:
+                visit(arg)
+                push(arg)
     nodes.sort(key=_by_stamp, reverse=True)
     return nodes, leaves
 
@@ -170,6 +175,10 @@ def sum_to_shape(g, shape: tuple):
     return g.reshape(shape) if g.shape != shape else g
 
 
+_RELEASED_DATA = np.empty(0)  # what a released node's output becomes once the pool has it
+_RELEASED_DATA.flags.writeable = False
+
+
 def backpropagate(
     root, seed, create_graph: bool, release: bool, keep_skeleton: bool = False
 ) -> dict:
@@ -190,6 +199,7 @@ def backpropagate(
     nodes, leaves = reverse_tape(root)
     grads = {id(root): seed}
     skeletons = Skeletons(node_type) if keep_skeleton else None
+    recycle = release and not create_graph and POOL.enabled
     for node in nodes:
         g = grads.pop(id(node), None)
         if node._prim is RELEASED:
@@ -229,4 +239,13 @@ def backpropagate(
         if release:  # the arrays go; with a skeleton the structure stays, for drawing
             args = () if skeleton is None else (skeleton,)
             node._prim, node._args, node._kw = RELEASED, args, None
+            if recycle:
+                # the same rule as for the in-place VJPs: g held by the local alone, ans by the
+                # local and the node, the node by the local and the tape's list
+                values = None
+                if may_overwrite(g):
+                    POOL.give(g)
+                if may_overwrite(ans, 1, owner=node):
+                    node.data = _RELEASED_DATA
+                    POOL.give(ans)
     return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}

@@ -25,7 +25,7 @@ class Tensor:
     __slots__ = (
         "data", "grad", "requires_grad", "name", "_prim", "_args", "_kw", "_seq", "__weakref__"
     )  # fmt: skip
-    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+    __array_priority__ = 1000  # for code that asks the old way; __array_ufunc__ decides now
 
     # -- NumPy's functions on a Tensor: recorded as primitives, or refused ------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

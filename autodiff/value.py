@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from operator import add, mul, neg, sub, truediv
+from operator import add, attrgetter, mul, neg, sub, truediv
 from types import SimpleNamespace
 
 from ..network.activations import REGISTRY, Activation
@@ -34,6 +34,8 @@ def _raw(x):
 
 
 def _record(prim, data, a, b=None):
+    """A new node: ``prim``'s output ``data``, computed from ``a`` (and ``b``, for a binary
+    primitive; None marks a unary one)."""
     out = Value.__new__(Value)
     out.data = data
     out.grad = 0.0
@@ -53,6 +55,11 @@ class ScalarPrimitive(Primitive):
     def __call__(self, *args):
         if not any(type(a) is Value for a in args):
             return self.forward(*args)
+        if len(args) > 2:
+            raise TypeError(
+                f"scalar primitive {self.name!r}: a Value node holds one or two arguments, "
+                f"got {len(args)}"
+            )
         return _record(self, self.forward(*[_raw(a) for a in args]), *args)
 
 
@@ -172,6 +179,8 @@ class Value:
         if self._prim is None:
             return ()
         return (self._a,) if self._b is None else (self._a, self._b)
+
+    _walk_args = attrgetter("_a", "_b")  # for the tape's walk: a tuple without a Python call
 
     # micrograd's view of the graph
     @property

@@ -199,5 +199,5 @@ def test_a_namespace_without_a_form_of_an_activation_fails_naming_it():
             affine=network.ops.affine,
             logsumexp=network.ops.logsumexp,
             sum=np.sum,
-            activation=lambda act: forms[act.name],
+            form_of=lambda act: forms[act.name],
         )

@@ -621,3 +621,25 @@ def test_the_ownership_rule_of_in_place_vjps_on_its_own():
     finally:
         sys.settrace(None)
     assert may_overwrite(fresh)
+
+
+def test_a_scalar_primitive_is_the_function_too_with_the_same_vjp_contract():
+    cube = autodiff.defvjp(
+        autodiff.scalar_primitive(lambda a: a**3, name="cube_for_the_scalar_test"),
+        lambda g, ans, a: g * 3 * a * a,
+    )
+    try:
+        assert cube(2.0) == 8.0  # a number in, a number out
+        x = Value(2.0)
+        y = cube(x) * 2.0
+        assert y.data == 16.0
+        y.backward()
+        assert x.grad == 24.0
+        x = Value(2.0)
+        cube(x).backward(create_graph=True)  # the VJP runs on Values: differentiable again
+        g = x.grad
+        x.grad = 0.0
+        g.backward()
+        assert x.grad == 12.0  # d(3 x^2)/dx at 2
+    finally:
+        del autodiff.SCALAR_PRIMITIVES["cube_for_the_scalar_test"]

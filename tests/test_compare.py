@@ -165,14 +165,16 @@ def test_a_point_near_an_optimum_is_not_flagged():
     assert not check_grad(f, lambda x: 2 * g(x) + 1e-6, x)
 
 
-def test_kinks_are_inconclusive_not_failures():
+def test_a_right_gradient_at_a_kink_passes_by_the_subgradient_rule():
     x = np.array([0.0, 1.0, -2.0, 3e-6])
     f = lambda x: float(np.sum(np.maximum(x, 0) ** 1 * 2.0))  # noqa: E731
     g = lambda x: 2.0 * (x > 0)  # noqa: E731
     report = check_grad(f, g, x)
-    assert report.ok
-    assert report.params["x"].inconclusive >= 1
-    assert "inconclusive" in str(report)
+    assert report.verdict == "pass", str(report)
+    for between in (0.0, 1.3, 2.0):  # anything between the one-sided derivatives at 0
+        assert check_grad(f, lambda x, b=between: np.where(x == 0, b, g(x)), x)
+    for outside in (-0.1, 2.1, 7.0):
+        assert check_grad(f, lambda x, o=outside: np.where(x == 0, o, g(x)), x).verdict == "fail"
     m = lambda x: float(np.max(x))  # noqa: E731
     assert check_grad(m, lambda x: (x == x.max()) * 1.0, np.array([1.0, 1.0 + 1e-9, 0.0])).ok
 
@@ -225,7 +227,7 @@ def test_fast_mode_above_the_size_threshold():
     report = check_grad(f, g, x)
     assert report.ok and report.mode == "fast"
     assert "fast check" in str(report) and "full=True" in str(report)
-    assert report.evaluations < 200
+    assert report.evaluations < 600  # 24 sampled entries and 3 directions, a ladder each
     wrong = check_grad(f, lambda x: -g(x), x)
     assert not wrong and "sign" in wrong.params["x"].diagnosis.kinds
     assert check_grad(f, g, x, full=True).mode == "full"
