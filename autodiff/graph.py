@@ -386,8 +386,10 @@ def _draw_with_matplotlib(boxes: list[Box], ax):
     if ax is None:
         fig = plt.figure(figsize=(min(width, 60), min(height, 60)))
         ax = fig.add_axes((0, 0, 1, 1))
-    box_w = ax.get_window_extent().width / ax.figure.dpi
-    scale = min(1.0, box_w / width)  # text shrinks with the axes it is drawn in
+    extent = ax.get_window_extent()
+    # with equal aspect one unit of the layout (an inch at scale 1) becomes this many inches:
+    # the text grows and shrinks with the boxes
+    scale = min(extent.width / width, extent.height / height) / ax.figure.dpi
     ax.set_xlim(-0.15, width - 0.15)
     ax.set_ylim(top, bottom)  # y grows downwards: the first items on top
     ax.set_aspect("equal")

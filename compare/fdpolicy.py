@@ -67,7 +67,7 @@ LADDER_MIN_STEPS = 4  # never stop before this many steps: kinks need a few rows
 MAX_ORDER = 3  # Richardson levels in the tableau
 KINK_ROWS = 4  # a kink must show in the jump R(h) - L(h) at the finest rows of the ladder
 NOISE_LINES = 3  # lines along which the noise of f is measured; the median level is kept
-NOISE_POINTS = 9  # points per line (a difference table up to order 8)
+NOISE_POINTS = 7  # points per line (a difference table up to order 6)
 NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2])  # times eps^(1/3), at most 0.1
 
 
@@ -206,6 +206,11 @@ class LadderResult:
     evaluations: int
     finite: bool  # False when phi was finite at fewer than two pairs of steps
     jump_all: Estimate = _NONE  # from every row
+    smallest_step: float = math.inf  # the smallest step taken so far
+
+    def past_its_best(self) -> bool:
+        """The sharpest estimate came three halvings ago: smaller steps only add noise."""
+        return self.sharpest().step >= 8 * self.smallest_step
 
     def possible_jump(self, confidence: float) -> float:
         """The largest jump of the derivative at 0 that the ladder cannot exclude: a kink at
@@ -284,7 +289,7 @@ def run_ladder(
         # a kink is confirmed only where the steps have shrunk: at the finest rows
         best["jump_all"] = best["jump"]
         best["jump"] = tableaus["jump"].best(noise, last=KINK_ROWS)
-        result = LadderResult(**best, evaluations=calls, finite=usable >= 2)
+        result = LadderResult(**best, evaluations=calls, finite=usable >= 2, smallest_step=h)
         if good_enough is not None and usable >= LADDER_MIN_STEPS and good_enough(result):
             break
     return replace(result, evaluations=calls, finite=usable >= 2)

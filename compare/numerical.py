@@ -247,23 +247,6 @@ def entry_derivatives(
     return FDResult(est, err, kink)
 
 
-def directional_derivative(
-    ev: Evaluator,
-    x0: np.ndarray,
-    direction: np.ndarray,
-    method: str,
-    f0: float,
-    step: float | None = None,
-):
-    """(estimate, error, kink) of the derivative of f along ``direction`` (a flat vector,
-    already scaled per entry), and the number of evaluations."""
-    if method == "complex":
-        base = x0.astype(np.complex128)
-        return _differences(lambda t: ev(base + t * direction), f0, COMPLEX_STEP, method, ev.eps)
-    h = step if step is not None else classic_step(method, ev.eps)
-    return _differences(lambda t: ev(x0 + t * direction), f0, h, method, ev.eps)
-
-
 def check_complex_safe(f: Callable, structure: Structure, x0: np.ndarray, f0: float):
     """None when ``f`` carries a complex perturbation through analytically, else the reason.
 
