@@ -287,7 +287,7 @@ class _Options:
     seed: int
     progress: bool | None
     floor_step: float | None = None  # the step the noise floor is measured over; None: start
-    second: bool = False  # the second ladder, below the first: f is known to move
+    second: bool = False  # the second ladder, below the first
     patient: bool = False  # run every step of the ladder (no early stop)
 
     def resolution(self) -> float:
@@ -507,7 +507,6 @@ def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opt
                 opts.start,
                 extrapolate=opts.method != "central",
                 good_enough=None if opts.patient else _stop_rule(tol, largest),
-                moving=opts.second,
             )
         )
     ref = Reference.from_ladders(ladders, tol.confidence)
@@ -531,7 +530,6 @@ def _direction_reference(
                 opts.start,
                 opts.method != "central",
                 None if opts.patient else _stop_rule(tol, opts.resolution(), spread),
-                moving=opts.second,
             )
         )
     ref = Reference.from_ladders(ladders, tol.confidence)
@@ -687,11 +685,11 @@ def _shrink_unsettled(problem, analytic, chosen, entries, dir_refs, noise, tol, 
         return entries, dir_refs
     flat_g = _flat_analytic(problem.structure, analytic)
     g = flat_g[chosen]
-    redo = (_verdicts(g, entries, tol) != PASS) & np.isfinite(g)
+    redo = _unsettled(g, entries, tol)
     if redo.any():  # first the whole of the first ladder: it stopped as soon as it could
         whole = _entry_reference(problem, chosen[redo], noise, tol, _patient(opts), None)
         entries = _prefer(entries, redo, whole, g[redo], tol, replace_all=True)
-    redo = (_verdicts(g, entries, tol) != PASS) & np.isfinite(g)
+    redo = _unsettled(g, entries, tol)
     if redo.any():
         again = _entry_reference(problem, chosen[redo], noise, tol, _finer(opts), None)
         entries = _prefer(entries, redo, again, g[redo], tol)
@@ -702,7 +700,7 @@ def _shrink_unsettled(problem, analytic, chosen, entries, dir_refs, noise, tol, 
             local = [v[start:stop] for v in vs]
             for options, replace_all in ((_patient(opts), True), (_finer(opts), False)):
                 ga, allowed = _direction_tolerance(flat_g[start:stop], local, ref, tol)
-                redo = _verdicts(ga, ref, tol, allowed) != PASS
+                redo = _unsettled(ga, ref, tol, allowed)
                 if not redo.any():
                     break
                 chosen_vs = [v for v, r in zip(vs, redo) if r]
@@ -720,11 +718,22 @@ def _shrink_unsettled(problem, analytic, chosen, entries, dir_refs, noise, tol, 
     return entries, confirmed
 
 
+def _unsettled(g, ref: Reference, tol: Tolerance, allowed=None) -> np.ndarray:
+    """Entries not passed, or passed only by a kink's interval: a kink seen at the first
+    ladder's smallest steps may be another one nearby, which smaller steps leave behind."""
+    v = _verdicts(g, ref, tol, allowed)
+    return ((v != PASS) | ref.kink) & np.isfinite(g)
+
+
 def _finer(opts: _Options) -> _Options:
     """The options of the second ladder: it starts where the first one ended."""
     first = opts.start or LADDER_START
     return replace(
-        opts, start=first / 2.0**LADDER_LENGTH, floor_step=opts.resolution(), second=True
+        opts,
+        start=first / 2.0**LADDER_LENGTH,
+        floor_step=opts.resolution(),
+        second=True,
+        patient=True,  # its first steps may still straddle kinks: never stop there
     )
 
 
@@ -746,7 +755,8 @@ def _prefer(
     # row of the first shows a kink that could explain the disagreement
     clear = 2 * before.kink_free < np.abs(g - before.estimate)
     stands = (first == FAIL) & (second == INCONCLUSIVE) & clear
-    use = (second == PASS) | ((first == FAIL) & ~stands) | replace_all
+    by_kink = (first == PASS) & before.kink  # the second ladder confirms the kink or not
+    use = (second == PASS) | ((first == FAIL) & ~stands) | by_kink | replace_all
     where = np.flatnonzero(mask)[use]
     out = Reference(*(getattr(ref, f).copy() for f in Reference.__dataclass_fields__))
     for f in Reference.__dataclass_fields__:
@@ -996,7 +1006,7 @@ def settle_entries(
     problem = Problem.build(f, x, "richardson", None)
     noise = problem.measure_noise(np.random.default_rng(seed))
     tol = Tolerance.choose(grad_eps, noise, numerical_scale)
-    opts = _Options("richardson", None, None, None, True, 0, 0, None, seed, False)
+    opts = _Options("richardson", None, None, None, True, 0, 0, None, seed, False, patient=True)
     fine = _finer(opts)
     out = {}
     for i, name in enumerate(problem.structure.keys):
@@ -1009,13 +1019,13 @@ def settle_entries(
     return out, tol
 
 
-def judge_settled(g, refs: tuple, tol: Tolerance) -> tuple[np.ndarray, np.ndarray]:
-    """(verdicts, tolerances) of values ``g`` against ``settle_entries``' two references, by
-    the rule of ``_shrink_unsettled``."""
+def judge_settled(g, refs: tuple, tol: Tolerance) -> tuple[np.ndarray, ...]:
+    """(verdicts, tolerances, reference values) of values ``g`` against ``settle_entries``' two
+    references, by the rule of ``_shrink_unsettled``."""
     coarse, fine = refs
-    unsettled = _verdicts(g, coarse, tol) != PASS
+    unsettled = _unsettled(g, coarse, tol)
     ref = _prefer(coarse, unsettled, _take(fine, unsettled), g[unsettled], tol)
-    return _verdicts(g, ref, tol), tol.at(ref.estimate, ref.step, ref.largest)
+    return _verdicts(g, ref, tol), tol.at(ref.estimate, ref.step, ref.largest), ref.estimate
 
 
 def assert_grad_close(

@@ -342,7 +342,6 @@ class Problem:
         start: float | None,
         extrapolate: bool,
         good_enough,
-        moving: bool = False,
     ):
         """The step ladder for df/dx_i (``fdpolicy.run_ladder``)."""
         work = self.x0.copy()
@@ -366,7 +365,6 @@ class Problem:
             noise.level,
             extrapolate=extrapolate,
             good_enough=good_enough,
-            moving=moving,
         )
 
     def direction_ladder(
@@ -376,7 +374,6 @@ class Problem:
         start: float | None,
         extrapolate: bool,
         good_enough,
-        moving: bool = False,
     ):
         """The step ladder for the derivative of f along ``direction`` (a flat vector)."""
 
@@ -396,7 +393,6 @@ class Problem:
             noise.level,
             extrapolate=extrapolate,
             good_enough=good_enough,
-            moving=moving,
         )
 
     def complex_step(self, direction: np.ndarray) -> float:
