@@ -403,6 +403,11 @@ def draw(root, ax=None, limit: int = 60, engine: str = "auto"):
     """
     if engine not in ("auto", "dot", "matplotlib"):
         raise ValueError(f"engine must be 'auto', 'dot' or 'matplotlib', got {engine!r}")
+    if ax is not None and not hasattr(ax, "get_window_extent"):
+        raise TypeError(
+            f"ax must be a matplotlib Axes or None, got {type(ax).__name__} {ax!r} "
+            "(to save a picture: draw(root).figure.savefig(path))"
+        )
     boxes = graph_boxes(root, limit)
     if engine == "dot" or (engine == "auto" and shutil.which("dot")):
         if not shutil.which("dot"):

@@ -284,3 +284,10 @@ def test_math_in_boxes_matches_the_numbers():
     boxes = G.graph_boxes(y)
     assert box_titled(boxes, "n2").data == f"{s:.4g}"
     assert box_titled(boxes, "x").grad == f"{4 * s * (1 - s):.4g}"
+
+
+def test_draw_names_a_wrong_ax():
+    from backproof.autodiff import Value, draw
+
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes or None, got str"):
+        draw(Value(1.0) * 2, "graph.png")
