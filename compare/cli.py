@@ -484,6 +484,10 @@ def _check_out(path: str) -> None:
     if not os.path.isdir(parent):
         where = "" if parent == os.path.abspath(path) else f" (in {path!r})"
         raise UsageError(f"--out must name a folder, but {parent!r} is a file{where}")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"--out: cannot create the folder {path!r}: {error.strerror}") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -414,3 +414,19 @@ def test_the_help_lists_every_registered_activation(capsys, args):
     out = capsys.readouterr().out
     for activation in network.activations.REGISTRY.values():
         assert f"  {activation.name}: {activation.summary}\n" in out
+
+
+@pytest.mark.parametrize("command", ["train", "study"])
+def test_an_out_folder_that_cannot_be_made_is_bad_usage(capsys, tmp_path, monkeypatch, command):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+
+    def refuse(path, exist_ok=False):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(cli.os, "makedirs", refuse)
+    monkeypatch.setattr(cli, "_load", lambda args: pytest.fail("work began before --out"))
+    code, out, err = run(capsys, command, "--out", locked / "new")
+    assert code == 2 and out == ""  # was: exit 1, internal error: FileNotFoundError
+    expected = f"--out: cannot create the folder {str(locked / 'new')!r}: Permission denied"
+    assert one_error_line(err) == expected
