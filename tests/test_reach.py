@@ -426,3 +426,55 @@ def test_the_readme_examples_run_and_pass():
     assert namespace["report"].verdict == "pass"
     user_lines = [line for line in blocks[2].splitlines() if line.strip()]
     assert len(user_lines) <= 8
+
+
+# -- check_grad itself: several arguments and nested x ----------------------------------------
+def test_check_grad_takes_several_arguments_with_argnums():
+    from backproof import check_grad
+
+    W, x = RNG.standard_normal((2, 3)), RNG.standard_normal(3)
+
+    def f(W, x):
+        return float(np.sum(np.tanh(W @ x)))
+
+    def grads(W, x):
+        s = 1 - np.tanh(W @ x) ** 2
+        return np.outer(s, x), W.T @ s
+
+    both = check_grad(f, grads, W, x, argnums=(0, 1))
+    assert both.verdict == "pass" and list(both.params) == ["args[0]", "args[1]"]
+    assert check_grad(f, lambda W, x: grads(W, x)[1], W, x, argnums=1).verdict == "pass"
+    wrong = check_grad(f, lambda W, x: (-grads(W, x)[0], grads(W, x)[1]), W, x, argnums=(0, 1))
+    assert wrong.verdict == "fail" and wrong.params["args[0]"].verdict == "fail"
+    assert wrong.params["args[1]"].verdict == "pass"
+    with pytest.raises(ValueError, match="argnums"):
+        check_grad(f, grads, W, x, argnums=2)
+    with pytest.raises(TypeError, match="at least one argument"):
+        check_grad(f, grads)
+
+
+def test_check_grad_on_nested_parameters_names_them_by_path():
+    from backproof import check_grad
+
+    x = RNG.standard_normal(3)
+    p = [{"W": RNG.standard_normal((2, 3)), "b": np.zeros(2)}, 0.5]
+    before = p[0]["W"].tobytes(), p[0]["b"].tobytes()
+
+    def f(p):
+        return float(np.sum(np.tanh(p[0]["W"] @ x + p[0]["b"])) * p[1])
+
+    def grad(p, sign=1.0):
+        s = (1 - np.tanh(p[0]["W"] @ x + p[0]["b"]) ** 2) * p[1]
+        return [{"W": np.outer(s, x), "b": sign * s}, float(np.sum(np.tanh(p[0]["W"] @ x)))]
+
+    assert check_grad(f, grad, p).verdict == "pass"
+    report = check_grad(f, lambda p: grad(p, sign=-1.0), p)
+    assert report.verdict == "fail"
+    assert [k for k, v in report.params.items() if v.verdict == "fail"] == ["x[0]['b']"]
+    assert "sign" in report.diagnosis["x[0]['b']"]
+    assert (p[0]["W"].tobytes(), p[0]["b"].tobytes()) == before
+    with pytest.raises(ValueError, match=r"grad_f returned a list of 1 items, x is a list of 2"):
+        check_grad(f, lambda p: grad(p)[:1], p)
+    with pytest.raises(TypeError, match=r"tuple of 2 arrays"):  # never stacked to fit
+        check_grad(lambda t: float(t[0] @ t[1]), lambda t: np.stack(t[::-1]), (x, x))
+    assert check_grad(lambda t: t**3, lambda t: 3 * t**2, 1.5).verdict == "pass"
