@@ -410,7 +410,8 @@ def numerical_grad(
 ):
     """The gradient of a scalar function ``f`` at ``x`` by finite differences.
 
-    ``x`` is an ndarray or a dict of ndarrays; the result has the same structure, in float64.
+    ``x`` is an array, a scalar, or any nesting of dicts, lists and tuples of them; the result
+    has the same structure, in float64.
     ``method``: ``"central"``, ``"richardson"`` (central differences at h and h/2, extrapolated;
     more accurate, and it estimates its own error) or ``"complex"`` (the complex step, exact to
     rounding, for functions that are complex-safe; this is checked first and a ValueError says
