@@ -67,6 +67,20 @@ def _layer_sizes(n_in, n_outs) -> list[int]:
     return [n_in, *widths]
 
 
+def _micrograd_nonlin(activation: str | None, nonlin) -> str:
+    """The activation: relu by default; micrograd's ``nonlin=True`` / ``False`` (relu or none)
+    is accepted so that its code runs as is."""
+    if nonlin is None:
+        return "relu" if activation is None else activation
+    if not isinstance(nonlin, (bool, np.bool_)):
+        raise TypeError(f"nonlin must be True or False, got {describe(nonlin)}")
+    if activation is not None:
+        raise ValueError(
+            f"give activation or micrograd's nonlin, not both; got {activation!r} and {nonlin!r}"
+        )
+    return "relu" if nonlin else "linear"
+
+
 def _generator(rng) -> np.random.Generator:
     """A Generator from ``rng``: a Generator (used as is) or a non-negative integer seed."""
     if isinstance(rng, np.random.Generator):
@@ -119,9 +133,9 @@ def _scalar_inputs(x, n_in: int) -> list:
 class Neuron(Module):
     """One neuron: ``act(w · x + b)`` with ``n_in`` weights ``w`` and a bias ``b`` (Values)."""
 
-    def __init__(self, n_in: int, activation: str = "relu", *, rng=0):
+    def __init__(self, n_in: int, activation: str | None = None, *, rng=0, nonlin=None):
         n_in = check_positive_int("n_in", n_in)
-        self.activation = _check_activation(activation)
+        self.activation = _check_activation(_micrograd_nonlin(activation, nonlin))
         draws = _generator(rng).uniform(-1.0, 1.0, size=n_in)
         self.w = [Value(float(d), label=f"w[{i}]") for i, d in enumerate(draws)]
         self.b = Value(0.0, label="b")
@@ -152,8 +166,9 @@ class Neuron(Module):
 class Layer(Module):
     """``n_out`` neurons that all read the same ``n_in`` inputs."""
 
-    def __init__(self, n_in: int, n_out: int, activation: str = "relu", *, rng=0):
+    def __init__(self, n_in: int, n_out: int, activation: str | None = None, *, rng=0, nonlin=None):
         n_out = check_positive_int("n_out", n_out)
+        activation = _micrograd_nonlin(activation, nonlin)
         gen = _generator(rng)
         self.neurons = [Neuron(n_in, activation, rng=gen) for _ in range(n_out)]
         self._label()

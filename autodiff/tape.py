@@ -243,9 +243,9 @@ def backpropagate(
                 # the same rule as for the in-place VJPs: g held by the local alone, ans by the
                 # local and the node, the node by the local and the tape's list
                 values = None
-                if may_overwrite(g):
+                if type(g) is np.ndarray and g.nbytes >= POOL.min_bytes and may_overwrite(g):
                     POOL.give(g)
-                if may_overwrite(ans, 1, owner=node):
+                if ans.nbytes >= POOL.min_bytes and may_overwrite(ans, 1, owner=node):
                     node.data = _RELEASED_DATA
                     POOL.give(ans)
     return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}

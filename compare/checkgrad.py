@@ -24,11 +24,13 @@ from ..network.training import show_progress
 from ..network.validation import describe
 from .diagnosis import Diagnosis, DirectionCheck, diagnose
 from .fdpolicy import (
+    COMPLEX_STEP,
     CONFIDENCE,
     FLOOR_CAP,
     LADDER_LENGTH,
     LADDER_START,
     METHODS,
+    Estimate,
     LadderResult,
     Noise,
     Tolerance,
@@ -286,7 +288,8 @@ class _Options:
     seed: int
     progress: bool | None
     floor_step: float | None = None  # the step the noise floor is measured over; None: start
-    second: bool = False  # the second ladder, below the first: f is known to move
+    second: bool = False  # the second ladder, below the first
+    patient: bool = False  # run every step of the ladder (no early stop)
 
     def resolution(self) -> float:
         """The largest step of the first ladder (times max(|x_i|, 1)): the noise floor of the
@@ -413,11 +416,12 @@ class Reference:
     step: np.ndarray
     largest: np.ndarray
     slack: np.ndarray  # the jump of a kink at x the ladder could not exclude
+    kink_free: np.ndarray  # no row of the ladder shows a kink's jump larger than this
 
     @classmethod
     def from_ladders(cls, ladders: list[LadderResult], confidence: float):
         n = len(ladders)
-        step, slack = np.full(n, math.inf), np.zeros(n)
+        step, slack, kink_free = np.full(n, math.inf), np.zeros(n), np.full(n, math.inf)
         est, err, low, high, low_err, high_err = (np.empty(n) for _ in range(6))
         kink, finite = np.zeros(n, bool), np.zeros(n, bool)
         for k, lad in enumerate(ladders):
@@ -438,34 +442,50 @@ class Reference:
                 step[k] = best.step
                 # the sharpest estimate may be one-sided: the other side is a whole jump away
                 slack[k] = lad.possible_jump(confidence)
-        return cls(est, err, low, high, low_err, high_err, kink, finite, step, step.copy(), slack)
+                every = lad.jump_all
+                if abs(every.value) <= confidence * every.error:
+                    kink_free[k] = confidence * every.error
+        return cls(
+            est,
+            err,
+            low,
+            high,
+            low_err,
+            high_err,
+            kink,
+            finite,
+            step,
+            step.copy(),
+            slack,
+            kink_free,
+        )
 
 
-def _stop_rule(tol: Tolerance, largest_step: float):
-    """When a ladder may stop: its estimates are settled well inside the tolerance, and either
-    a kink is confirmed or none larger than half the tolerance can hide."""
+def _stop_rule(tol: Tolerance, largest_step: float, spread: float = 0.0):
+    """When a ladder may stop: its estimate is settled well inside the tolerance (both sides
+    of a confirmed kink, or the sharpest estimate), or smaller steps stopped helping. A kink
+    too small to confirm by then only widens the fail side of the verdict
+    (``Reference.slack``). ``spread`` is sum |g_j v_j| for a direction v, whose tolerance
+    scales with it."""
     k = tol.confidence
 
     def allowed(e) -> float:
-        return tol.rtol * abs(e.value) + tol.noise_floor / largest_step
+        floor = tol.noise_floor / largest_step
+        return tol.atol + tol.rtol * max(abs(e.value), spread) + floor
 
     def good_enough(lad: LadderResult) -> bool:
-        if lad.kink(k):
-            return all(k * e.error <= 0.25 * allowed(e) for e in (lad.right, lad.left))
-        best = lad.sharpest()
-        settled = k * best.error <= 0.25 * allowed(best)
-        return settled and abs(lad.jump.value) + k * lad.jump.error <= 0.5 * allowed(best)
+        sides = (lad.right, lad.left) if lad.kink(k) else (lad.sharpest(),)
+        settled = all(k * e.error <= 0.25 * allowed(e) for e in sides)
+        return settled or (not lad.kink(k) and lad.past_its_best())
 
     return good_enough
 
 
 def _complex_ladder(value: float, eps: float) -> LadderResult:
     """The complex step as a (one-rung) ladder: exact to rounding, no kinks (f is analytic)."""
-    from .fdpolicy import Estimate
-
-    est = Estimate(value, 4 * eps * abs(value))
+    est = Estimate(value, 4 * eps * abs(value), COMPLEX_STEP)
     zero = Estimate(0.0, 0.0)
-    return LadderResult(est, est, est, zero, 1, math.isfinite(value), zero)
+    return LadderResult(est, est, est, zero, 1, math.isfinite(value), zero, COMPLEX_STEP)
 
 
 def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opts, bar):
@@ -486,8 +506,7 @@ def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opt
                 noise,
                 opts.start,
                 extrapolate=opts.method != "central",
-                good_enough=_stop_rule(tol, largest),
-                moving=opts.second,
+                good_enough=None if opts.patient else _stop_rule(tol, largest),
             )
         )
     ref = Reference.from_ladders(ladders, tol.confidence)
@@ -495,9 +514,12 @@ def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opt
     return ref
 
 
-def _direction_reference(problem: Problem, directions: list, noise, tol, opts) -> Reference:
+def _direction_reference(
+    problem: Problem, directions: list, noise, tol, opts, spreads=None
+) -> Reference:
     ladders = []
-    for v in directions:
+    spreads = [0.0] * len(directions) if spreads is None else spreads
+    for v, spread in zip(directions, spreads):
         if opts.method == "complex":
             ladders.append(_complex_ladder(problem.complex_step(v), problem.ev.eps))
             continue
@@ -507,8 +529,7 @@ def _direction_reference(problem: Problem, directions: list, noise, tol, opts) -
                 noise,
                 opts.start,
                 opts.method != "central",
-                _stop_rule(tol, opts.resolution()),
-                moving=opts.second,
+                None if opts.patient else _stop_rule(tol, opts.resolution(), spread),
             )
         )
     ref = Reference.from_ladders(ladders, tol.confidence)
@@ -612,9 +633,12 @@ def check_grad(
     )
     rng = np.random.default_rng(opts.seed)
     noise = problem.measure_noise(rng)
+    # a provisional tolerance, scaled by the claimed gradient, only to stop the ladders early:
+    # the verdicts use the one scaled by the reference
+    claimed = _largest(*(a.astype(float) for a in analytic if a is not None))
     tol = Tolerance.choose(
-        _grad_eps(analytic, problem.ev.dtype), noise, 0.0, opts.rtol, opts.atol
-    )  # for stopping
+        _grad_eps(analytic, problem.ev.dtype), noise, claimed, opts.rtol, opts.atol
+    )
     do_full = problem.structure.size <= FULL_CHECK_LIMIT if opts.full is None else opts.full
     chosen = (
         np.arange(problem.structure.size)
@@ -632,7 +656,9 @@ def check_grad(
                 opts.directions if _usable(analytic[i], problem.structure.shapes[i]) else 0,
                 rng,
             )
-            dir_refs[i] = (vs, _direction_reference(problem, vs, noise, tol, opts))
+            part = slice(problem.structure.offsets[i], problem.structure.offsets[i + 1])
+            spreads = [float(np.abs(analytic[i]).ravel() @ np.abs(v[part])) for v in vs]
+            dir_refs[i] = (vs, _direction_reference(problem, vs, noise, tol, opts, spreads))
     refs = [entries, *(r for _, r in dir_refs.values())]
     tol = Tolerance.choose(
         _grad_eps(analytic, problem.ev.dtype),
@@ -658,13 +684,18 @@ def _shrink_unsettled(problem, analytic, chosen, entries, dir_refs, noise, tol, 
     settled at every step of the first ladder while each step straddles a kink; below the
     nearest kink the differences see the true derivative. An entry passes when either ladder
     passes it and fails only when both fail it (small steps have their own traps: a quantised
-    f looks constant there); anything else is inconclusive.
+    f looks constant there), or when the first fails it with no sign of a kink in any of its
+    steps and the second is too noisy to tell; anything else is inconclusive.
     """
     if opts.method == "complex":
         return entries, dir_refs
     flat_g = _flat_analytic(problem.structure, analytic)
     g = flat_g[chosen]
-    redo = (_verdicts(g, entries, tol) != PASS) & np.isfinite(g)
+    redo = _unsettled(g, entries, tol)
+    if redo.any():  # first the whole of the first ladder: it stopped as soon as it could
+        whole = _entry_reference(problem, chosen[redo], noise, tol, _patient(opts), None)
+        entries = _prefer(entries, redo, whole, g[redo], tol, replace_all=True)
+    redo = _unsettled(g, entries, tol)
     if redo.any():
         again = _entry_reference(problem, chosen[redo], noise, tol, _finer(opts), None)
         entries = _prefer(entries, redo, again, g[redo], tol)
@@ -673,33 +704,65 @@ def _shrink_unsettled(problem, analytic, chosen, entries, dir_refs, noise, tol, 
         if vs:
             start, stop = problem.structure.offsets[i], problem.structure.offsets[i + 1]
             local = [v[start:stop] for v in vs]
-            ga, allowed = _direction_tolerance(flat_g[start:stop], local, ref, tol)
-            redo = _verdicts(ga, ref, tol, allowed) != PASS
-            if redo.any():
+            for options, replace_all in ((_patient(opts), True), (_finer(opts), False)):
+                ga, allowed = _direction_tolerance(flat_g[start:stop], local, ref, tol)
+                redo = _unsettled(ga, ref, tol, allowed)
+                if not redo.any():
+                    break
                 chosen_vs = [v for v, r in zip(vs, redo) if r]
-                again = _direction_reference(problem, chosen_vs, noise, tol, _finer(opts))
+                spreads = [
+                    float(np.abs(flat_g[start:stop]) @ np.abs(v[start:stop])) for v in chosen_vs
+                ]
+                again = _direction_reference(problem, chosen_vs, noise, tol, options, spreads)
                 ga_again, allowed_again = _direction_tolerance(
                     flat_g[start:stop], [v[start:stop] for v in chosen_vs], again, tol
                 )
-                ref = _prefer(ref, redo, again, ga_again, tol, allowed_again, allowed[redo])
+                ref = _prefer(
+                    ref, redo, again, ga_again, tol, allowed_again, allowed[redo], replace_all
+                )
         confirmed[i] = (vs, ref)
     return entries, confirmed
+
+
+def _unsettled(g, ref: Reference, tol: Tolerance, allowed=None) -> np.ndarray:
+    """Entries not passed, or passed only by a kink's interval: a kink seen at the first
+    ladder's smallest steps may be another one nearby, which smaller steps leave behind."""
+    v = _verdicts(g, ref, tol, allowed)
+    return ((v != PASS) | ref.kink) & np.isfinite(g)
 
 
 def _finer(opts: _Options) -> _Options:
     """The options of the second ladder: it starts where the first one ended."""
     first = opts.start or LADDER_START
     return replace(
-        opts, start=first / 2.0**LADDER_LENGTH, floor_step=opts.resolution(), second=True
+        opts,
+        start=first / 2.0**LADDER_LENGTH,
+        floor_step=opts.resolution(),
+        second=True,
+        patient=True,  # its first steps may still straddle kinks: never stop there
     )
 
 
-def _prefer(ref, mask, again, g, tol, allowed_again=None, allowed_first=None) -> Reference:
+def _patient(opts: _Options) -> _Options:
+    """The options of the first ladder run to its end."""
+    return replace(opts, patient=True)
+
+
+def _prefer(
+    ref, mask, again, g, tol, allowed_again=None, allowed_first=None, replace_all=False
+) -> Reference:
     """``ref`` with the entries where ``mask`` holds taken from the finer ``again`` when it
-    passes them or when the first reference said "fail": "fail" needs both to say so."""
-    first = _verdicts(g, _take(ref, mask), tol, allowed_first)
+    passes them or when the first reference said "fail": "fail" needs both to say so, unless
+    the second cannot tell and the first saw no kink (or always, with ``replace_all``)."""
+    before = _take(ref, mask)
+    first = _verdicts(g, before, tol, allowed_first)
     second = _verdicts(g, again, tol, allowed_again)
-    use = (second == PASS) | (first == FAIL)
+    # a fail of the first ladder stands when the second is too noisy to say anything and no
+    # row of the first shows a kink that could explain the disagreement
+    clear = 2 * before.kink_free < np.abs(g - before.estimate)
+    stands = (first == FAIL) & (second == INCONCLUSIVE) & clear
+    by_kink = (first == PASS) & before.kink  # the second ladder confirms the kink or not
+    use = (second == PASS) | ((first == FAIL) & ~stands) | by_kink | replace_all
     where = np.flatnonzero(mask)[use]
     out = Reference(*(getattr(ref, f).copy() for f in Reference.__dataclass_fields__))
     for f in Reference.__dataclass_fields__:
@@ -949,7 +1012,7 @@ def settle_entries(
     problem = Problem.build(f, x, "richardson", None)
     noise = problem.measure_noise(np.random.default_rng(seed))
     tol = Tolerance.choose(grad_eps, noise, numerical_scale)
-    opts = _Options("richardson", None, None, None, True, 0, 0, None, seed, False)
+    opts = _Options("richardson", None, None, None, True, 0, 0, None, seed, False, patient=True)
     fine = _finer(opts)
     out = {}
     for i, name in enumerate(problem.structure.keys):
@@ -962,13 +1025,13 @@ def settle_entries(
     return out, tol
 
 
-def judge_settled(g, refs: tuple, tol: Tolerance) -> tuple[np.ndarray, np.ndarray]:
-    """(verdicts, tolerances) of values ``g`` against ``settle_entries``' two references, by
-    the rule of ``_shrink_unsettled``."""
+def judge_settled(g, refs: tuple, tol: Tolerance) -> tuple[np.ndarray, ...]:
+    """(verdicts, tolerances, reference values) of values ``g`` against ``settle_entries``' two
+    references, by the rule of ``_shrink_unsettled``."""
     coarse, fine = refs
-    unsettled = _verdicts(g, coarse, tol) != PASS
+    unsettled = _unsettled(g, coarse, tol)
     ref = _prefer(coarse, unsettled, _take(fine, unsettled), g[unsettled], tol)
-    return _verdicts(g, ref, tol), tol.at(ref.estimate, ref.step, ref.largest)
+    return _verdicts(g, ref, tol), tol.at(ref.estimate, ref.step, ref.largest), ref.estimate
 
 
 def assert_grad_close(

@@ -23,7 +23,7 @@ import os
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -135,7 +135,7 @@ class Option:
     help: str  # may name {default} and the command's training defaults {epochs} and {lr}
     commands: tuple[str, ...]
     default: object = None
-    kwargs: tuple = ()  # extra add_argument keywords, as (name, value) pairs
+    kwargs: dict = field(default_factory=dict)  # more add_argument keywords
 
     @property
     def key(self) -> str:
@@ -145,7 +145,7 @@ class Option:
     @property
     def dest(self) -> str:
         """Where its value goes (``--header`` and ``--no-header`` share ``header``)."""
-        return dict(self.kwargs).get("dest", self.key)
+        return self.kwargs.get("dest", self.key)
 
 
 TRAINED = ("study", "check", "train")
@@ -153,20 +153,20 @@ EVERY = ("study", "check", "train", "mutants")
 
 OPTIONS = (
     Option(("--dims",), "network", "layer sizes, e.g. 2,4,1 (default: features,8,outputs)",
-           TRAINED, kwargs=(("type", _int_list),)),
+           TRAINED, kwargs={"type": _int_list}),
     Option(("--activations",), "network",
            "one per layer, e.g. tanh,sigmoid (the list is below); default sigmoid everywhere "
            "(softmax last for --loss ce)",
-           TRAINED, kwargs=(("type", _name_list),)),
+           TRAINED, kwargs={"type": _name_list}),
     Option(("--loss",), "network", "(default: {default})", TRAINED, "bce",
-           (("choices", network.LOSSES),)),
+           {"choices": network.LOSSES}),
     Option(("--init",), "network", "(default: {default})", TRAINED, "article",
-           (("choices", network.INITS),)),
+           {"choices": network.INITS}),
     Option(("--dtype",), "network", "(default: {default})", TRAINED, "float64",
-           (("choices", network.DTYPES),)),
+           {"choices": network.DTYPES}),
     Option(("--seed",), "network", "seed of the initial weights "
            "(default: {default}, the article's)",
-           TRAINED, 3, (("type", _nonneg_int),)),
+           TRAINED, 3, {"type": _nonneg_int}),
     Option(("--params",), "network",
            "check the parameters saved in this .npz file (by train --out) instead of new "
            "ones; the file's spec is the network", ("check",)),
@@ -176,31 +176,31 @@ OPTIONS = (
     Option(("--label",), "data", "CSV: the label column's name (default: the last column)",
            TRAINED),
     Option(("--header",), "data", "CSV: the first row names the columns (default: detected)",
-           TRAINED, kwargs=(("action", "store_const"), ("const", True), ("dest", "header"))),
+           TRAINED, kwargs={"action": "store_const", "const": True, "dest": "header"}),
     Option(("--no-header",), "data", "CSV: the first row is data (default: detected)",
-           TRAINED, kwargs=(("action", "store_const"), ("const", False), ("dest", "header"))),
+           TRAINED, kwargs={"action": "store_const", "const": False, "dest": "header"}),
     Option(("--m",), "data",
            f"examples: how many a built-in set generates (default: {BUILTIN_EXAMPLES}), or a "
            "seeded random subsample of a file's rows (default: every row)",
-           TRAINED, kwargs=(("type", _positive_int),)),
+           TRAINED, kwargs={"type": _positive_int}),
     Option(("--data-seed",), "data", "seed of a generated data set or "
            "subsample (default: {default})",
-           TRAINED, 0, (("type", _nonneg_int),)),
+           TRAINED, 0, {"type": _nonneg_int}),
     Option(("--epochs",), "training", "full-batch gradient-descent steps (default: {epochs})",
-           TRAINED, kwargs=(("type", _nonneg_int),)),
+           TRAINED, kwargs={"type": _nonneg_int}),
     Option(("--lr",), "training", "learning rate (default: {lr})", TRAINED,
-           kwargs=(("type", _positive_float),)),
+           kwargs={"type": _positive_float}),
     Option(("--print-every",), "training", "print the cost every N epochs (default: epochs/10)",
-           ("train",), kwargs=(("type", _positive_int),)),
+           ("train",), kwargs={"type": _positive_int}),
     Option(("--out",), "output",
            "folder for plots and results, created if need be (default: {default})",
            ("study", "train"), "backproof-out"),
     Option(("--json",), "output", "print machine-readable JSON on stdout", EVERY, False,
-           (("action", "store_true"),)),
+           {"action": "store_true"}),
     Option(("--debug",), "output", "show tracebacks of internal errors", EVERY, False,
-           (("action", "store_true"),)),
+           {"action": "store_true"}),
     Option(("--no-progress",), "output", "never show a progress bar", EVERY, False,
-           (("action", "store_true"),)),
+           {"action": "store_true"}),
 )  # fmt: skip
 
 BEFORE = "before_"  # the top level stores an option under BEFORE + dest, to tell where it was given

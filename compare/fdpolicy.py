@@ -21,7 +21,7 @@ the one-sided ones every power), and every tableau entry T gets an error bound:
 
 The estimate kept is the one with the smallest bound. The noise of f is measured (Moré & Wild,
 "Estimating computational noise", SIAM J. Sci. Comput. 2011) from a table of differences of f
-at a few close points along a line, on several lines, keeping the median level.
+at a few close points along a line, on several lines, keeping the smallest level.
 
 Tolerances follow the precision f really has (``Tolerance``); the verdict rule is in
 ``verdicts``.
@@ -66,8 +66,8 @@ LADDER_LENGTH = 12  # halvings: the smallest step is LADDER_START / 2^11, about 
 LADDER_MIN_STEPS = 4  # never stop before this many steps: kinks need a few rows to show
 MAX_ORDER = 3  # Richardson levels in the tableau
 KINK_ROWS = 4  # a kink must show in the jump R(h) - L(h) at the finest rows of the ladder
-NOISE_LINES = 3  # lines along which the noise of f is measured; the median level is kept
-NOISE_POINTS = 9  # points per line (a difference table up to order 8)
+NOISE_LINES = 3  # lines along which the noise of f is measured; the smallest level is kept
+NOISE_POINTS = 7  # points per line (a difference table up to order 6)
 NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2])  # times eps^(1/3), at most 0.1
 
 
@@ -162,6 +162,10 @@ class _Tableau:
             self.amplification.append(self.amplification[-1] * (c + 0.5) / (c - 1))
 
     def add(self, h: float, value: float) -> None:
+        if self.steps and abs(self.steps[-1] - 2 * h) > 1e-9 * h:
+            # a skipped step: the tableau starts afresh (an empty row marks the break)
+            self.rows.append([])
+            self.steps.append(2 * h)
         row = [value]
         if self.rows and math.isfinite(value):
             prev = self.rows[-1]
@@ -206,6 +210,11 @@ class LadderResult:
     evaluations: int
     finite: bool  # False when phi was finite at fewer than two pairs of steps
     jump_all: Estimate = _NONE  # from every row
+    smallest_step: float = math.inf  # the smallest step taken so far
+
+    def past_its_best(self) -> bool:
+        """The sharpest estimate came three halvings ago: smaller steps only add noise."""
+        return self.sharpest().step >= 8 * self.smallest_step
 
     def possible_jump(self, confidence: float) -> float:
         """The largest jump of the derivative at 0 that the ladder cannot exclude: a kink at
@@ -239,16 +248,13 @@ def run_ladder(
     *,
     extrapolate: bool = True,
     good_enough: Callable[[LadderResult], bool] | None = None,
-    moving: bool = False,
 ) -> LadderResult:
     """Differences at the ladder ``steps`` (largest first), stopping early once ``good_enough``
     accepts the result (never before LADDER_MIN_STEPS steps).
 
     ``pair(h)`` returns ``(phi(h+), phi(-h-), h+, h-)``: the values and the steps actually
     taken (x + h rounded to the evaluation dtype moves by a slightly different amount). Pairs
-    where phi is not finite are skipped, and so are frozen pairs (phi(h) = phi(0) = phi(-h)
-    exactly) once phi has been seen to move (``moving``, or at a larger step): such a step is
-    below the resolution of a quantised f and says nothing about its slope. With
+    where phi is not finite are skipped (the tableau restarts after a gap). With
     ``extrapolate=False`` only the plain differences are kept (order 0 of the tableau).
     """
     tableaus = {
@@ -264,10 +270,6 @@ def run_ladder(
         calls += 2
         if not (math.isfinite(fp) and math.isfinite(fm)) or hp <= 0 or hm <= 0:
             continue
-        frozen = fp == phi0 == fm
-        if frozen and moving:
-            continue
-        moving = moving or not frozen
         usable += 1
         right, left = (fp - phi0) / hp, (phi0 - fm) / hm
         values = {
@@ -284,7 +286,7 @@ def run_ladder(
         # a kink is confirmed only where the steps have shrunk: at the finest rows
         best["jump_all"] = best["jump"]
         best["jump"] = tableaus["jump"].best(noise, last=KINK_ROWS)
-        result = LadderResult(**best, evaluations=calls, finite=usable >= 2)
+        result = LadderResult(**best, evaluations=calls, finite=usable >= 2, smallest_step=h)
         if good_enough is not None and usable >= LADDER_MIN_STEPS and good_enough(result):
             break
     return replace(result, evaluations=calls, finite=usable >= 2)
@@ -344,19 +346,19 @@ def estimate_noise(
     f0: float,
     eps: float,
 ) -> Noise:
-    """The noise of f near x: ECnoise on each line, the median level kept.
+    """The noise of f near x: ECnoise on each line, the smallest level kept.
 
     ``along(line, delta)`` returns f at NOISE_POINTS points delta apart on ``line``, for
-    spacings ``eps^(1/3) x NOISE_SPACINGS``; a line's level is the largest one found at any
-    spacing (a quantised f looks smooth at a spacing that moves it by whole quanta), and the
-    median over the lines is kept (a line that crosses a kink sees its jump as noise).
+    spacings ``eps^(1/3) x NOISE_SPACINGS`` tried from the closest until noise shows (a
+    quantised f is constant at spacings below its quantum), and the smallest level over the
+    lines is kept (a line that crosses a kink sees its jump as noise; a relu network over many
+    examples has kinks everywhere but at the closest spacing).
     The level is at least half an ulp of f's size in the precision of its values (float32
     when they are all float32 numbers, else float64). An f whose values never change has an
     infinite level: nothing can be certified, or refuted, from it.
     """
     levels, calls, scale, seen = [], 0, abs(f0), []
     for line in lines:
-        found = []
         for delta in np.unique(np.minimum(eps ** (1 / 3) * NOISE_SPACINGS, 0.1)):
             values = along(line, float(delta))
             calls += values.size
@@ -365,10 +367,9 @@ def estimate_noise(
             scale = max(scale, float(np.max(np.abs(values))))
             seen.append(values)
             level = None if np.all(values == values[0]) else _noise_from_table(values)
-            if level is not None:
-                found.append(level)
-        if found:  # the largest level seen on the line: quantisation shows at wider spacings
-            levels.append(max(found))
+            if level is not None:  # the closest spacing that shows noise: kinks hide there least
+                levels.append(level)
+                break
     values = np.concatenate(seen) if seen else np.array([f0])
     is32 = bool(np.all(values.astype(np.float32).astype(np.float64) == values))
     is32 = is32 and np.unique(values).size > 2
@@ -380,7 +381,7 @@ def estimate_noise(
         return Noise(math.inf, False, scale, calls, is32)
     if not levels:
         return Noise(floor, False, scale, calls, is32)
-    return Noise(max(float(np.median(levels)), floor), True, scale, calls, is32)
+    return Noise(max(min(levels), floor), True, scale, calls, is32)
 
 
 RTOL_FACTOR = 7.0  # rtol = RTOL_FACTOR sqrt(eps): 1e-7 in float64, 2.4e-3 in float32

@@ -270,14 +270,16 @@ def _fd_cells(spec, params, X, Y, grads, impl_names, fd_ref, fd_method) -> list[
             continue
         verdicts = np.full(g.size, PASS, dtype=object)
         allowed = screen.at(r, np.inf).ravel()
+        settled_r = r.ravel().copy()  # the reference each verdict came from
         if p in settled:
             idx = np.asarray(wanted[p])
             todo = ~screened[impl, p].ravel()[idx]
-            v, s_allowed = judge_settled(g.ravel()[idx], settled[p], settle_tol)
+            v, s_allowed, s_ref = judge_settled(g.ravel()[idx], settled[p], settle_tol)
             verdicts[idx[todo]] = v[todo]
             allowed[idx] = np.maximum(allowed[idx], s_allowed)
+            settled_r[idx[todo]] = s_ref[todo]
         verdicts[~np.isfinite(g.ravel())] = FAIL
-        diff = np.abs(g - r)
+        diff = np.abs(g.ravel() - settled_r)
         max_abs = float(np.max(diff)) if np.all(np.isfinite(diff)) else math.inf
         cells.append(
             Cell(

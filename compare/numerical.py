@@ -223,23 +223,6 @@ def entry_derivatives(
     return FDResult(est, err, kink)
 
 
-def directional_derivative(
-    ev: Evaluator,
-    x0: np.ndarray,
-    direction: np.ndarray,
-    method: str,
-    f0: float,
-    step: float | None = None,
-):
-    """(estimate, error, kink) of the derivative of f along ``direction`` (a flat vector,
-    already scaled per entry), and the number of evaluations."""
-    if method == "complex":
-        base = x0.astype(np.complex128)
-        return _differences(lambda t: ev(base + t * direction), f0, COMPLEX_STEP, method, ev.eps)
-    h = step if step is not None else classic_step(method, ev.eps)
-    return _differences(lambda t: ev(x0 + t * direction), f0, h, method, ev.eps)
-
-
 def check_complex_safe(f: Callable, structure: Structure, x0: np.ndarray, f0: float):
     """None when ``f`` carries a complex perturbation through analytically, else the reason.
 
@@ -337,7 +320,6 @@ class Problem:
         start: float | None,
         extrapolate: bool,
         good_enough,
-        moving: bool = False,
     ):
         """The step ladder for df/dx_i (``fdpolicy.run_ladder``)."""
         work = self.x0.copy()
@@ -361,7 +343,6 @@ class Problem:
             noise.level,
             extrapolate=extrapolate,
             good_enough=good_enough,
-            moving=moving,
         )
 
     def direction_ladder(
@@ -371,7 +352,6 @@ class Problem:
         start: float | None,
         extrapolate: bool,
         good_enough,
-        moving: bool = False,
     ):
         """The step ladder for the derivative of f along ``direction`` (a flat vector)."""
 
@@ -391,7 +371,6 @@ class Problem:
             noise.level,
             extrapolate=extrapolate,
             good_enough=good_enough,
-            moving=moving,
         )
 
     def complex_step(self, direction: np.ndarray) -> float:

@@ -87,11 +87,19 @@ def plot_cost_histories(histories: dict, path, *, title: str = "", caption: str 
 
 
 def plot_param_errors(
-    errors: dict, params: list, tolerances: dict, path, *, title: str = "", caption: str = ""
+    errors: dict,
+    params: list,
+    tolerances: dict,
+    path,
+    *,
+    passed: dict | None = None,
+    title: str = "",
+    caption: str = "",
 ) -> str:
     """Bars of ``errors[reference][implementation][i]`` for parameter ``params[i]``, one panel
     per reference, on a log axis with an explicit bottom; exact zeros are marked "0" on that
-    bottom, and ``tolerances[reference] = (value, label)`` is drawn as a line."""
+    bottom, ``tolerances[reference] = (value, label)`` is drawn as a line, and a bar whose
+    ``passed[reference][implementation][i]`` is False is hatched."""
     refs = list(errors)
     impls = list(next(iter(errors.values())))
     values = np.array([errors[r][i] for r in refs for i in impls], dtype=float)
@@ -112,7 +120,10 @@ def plot_param_errors(
             v = np.asarray(errors[ref][impl], dtype=float)
             pos = x + (k - (len(impls) - 1) / 2) * width
             shown = v > 0
-            ax.bar(pos[shown], v[shown] - bottom, width, bottom=bottom, color=colors[k % 10])
+            ok = np.ones(len(v), bool) if passed is None else np.asarray(passed[ref][impl], bool)
+            for group, hatch in ((shown & ok, None), (shown & ~ok, "///")):
+                ax.bar(pos[group], v[group] - bottom, width, bottom=bottom, color=colors[k % 10],
+                       hatch=hatch, edgecolor="black" if hatch else None)  # fmt: skip
             ax.plot(pos[~shown], np.full((~shown).sum(), bottom * 2.2), ls="", marker="$0$",
                     ms=7, color=colors[k % 10])  # fmt: skip
         if ref in tolerances:
@@ -136,7 +147,8 @@ def plot_param_errors(
 
 def plot_step_sweep(sweep, path, *, title: str = "", caption: str = "") -> str:
     """The V: truncation error falls with h as h, h², h⁴ (grey guides, each drawn a little below
-    its method's points); round-off grows as eps·|f|/h. ``sweep`` is a ``study.StepSweep``."""
+    its method's points); round-off grows as eps·|f|/h; dotted verticals mark the fixed steps
+    and a shaded band check_grad's step ladder. ``sweep`` is a ``study.StepSweep``."""
     fig, ax = plt.subplots(figsize=(6.6, 4.2))
     h = np.asarray(sweep.steps, dtype=float)
     eps = np.finfo(float).eps
@@ -155,10 +167,14 @@ def plot_step_sweep(sweep, path, *, title: str = "", caption: str = "") -> str:
             ax.text(h[mid], g[mid] / 3, f"∝ {guide}", color="0.35", fontsize=8, va="top")
     ax.loglog(h, roundoff, color="0.55", ls="-.", lw=1)
     ax.text(h.min(), roundoff.max(), " ∝ eps·|f|/h", color="0.35", fontsize=8, va="bottom")
-    for name, power in (("central", 1 / 3), ("richardson", 1 / 4)):
-        ax.axvline(eps**power, color=lines[name].get_color(), ls=":", lw=1)
-        ax.text(eps**power, 0.02, f" {name} default step", fontsize=7, rotation=90, va="bottom",
+    for name, step in sweep.classic_steps.items():
+        ax.axvline(step, color=lines[name].get_color(), ls=":", lw=1)
+        ax.text(step, 0.02, f" {name} fixed step", fontsize=7, rotation=90, va="bottom",
                 color="0.3", transform=ax.get_xaxis_transform())  # fmt: skip
+    ladder = np.asarray(sweep.ladder, dtype=float)
+    ax.axvspan(ladder.min(), ladder.max(), color="0.9", zorder=0)
+    ax.text(np.sqrt(ladder.min() * ladder.max()), 0.98, "check_grad's ladder", fontsize=7,
+            ha="center", va="top", color="0.35", transform=ax.get_xaxis_transform())  # fmt: skip
     ax.set_xlabel("step h")
     ax.set_ylabel("|estimate − exact|")
     ax.legend(loc="lower left", fontsize=8)

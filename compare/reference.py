@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import network
 from ..network import NetworkSpec
-from .numerical import combine, offsets
+from .fdpolicy import COMPLEX_STEP, STEP_POWER, combine, offsets
 
 __all__ = [
     "AUTOGRAD_OPS",
@@ -133,8 +133,7 @@ _BATCHED_NUMPY = SimpleNamespace(
     **{**vars(network.NUMPY_OPS), "name": "numpy (batched)", "sum": lambda x: x.sum(axis=(-2, -1))}
 )
 
-REFERENCE_METHODS = ("central", "richardson", "complex")
-_STEP_POWER = {"central": 1 / 3, "richardson": 1 / 4}
+REFERENCE_METHODS = ("central", "richardson", "complex")  # the steps: fdpolicy's
 
 
 def _cost_from_layer(spec, params, Y, layer: int, Z, ops):
@@ -234,9 +233,9 @@ def network_numerical_grad(
     tasks = []
     for key, layer, rows, direction, cols, values in jobs:
         steps = (
-            1e-20 * np.ones_like(values)
+            COMPLEX_STEP * np.ones_like(values)
             if method == "complex"
-            else (eps ** _STEP_POWER[method] * np.maximum(np.abs(values), 1.0))
+            else (eps ** STEP_POWER[method] * np.maximum(np.abs(values), 1.0))
         )
         n_next = spec.layer_dims[min(layer + 1, spec.n_layers)]
         chunk = max(1, min(256, (1 << 17) // max(1, n_next * m)))

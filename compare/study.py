@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import manual, network
 from ..network import NetworkSpec
-from . import plots, reference
+from . import fdpolicy, plots, reference
 from .network_check import compare_network
 
 __all__ = [
@@ -61,6 +61,8 @@ class StepSweep:
     richardson: np.ndarray
     f0: float  # f at x, which sets the size of the round-off: about eps |f0| / h
     exact: float
+    classic_steps: dict  # method -> the fixed step numerical_grad uses for this entry
+    ladder: np.ndarray  # the steps check_grad's verdicts try for this entry
 
     def __getitem__(self, key):  # sweep["central"], as the older dict form
         return getattr(self, key)
@@ -69,7 +71,7 @@ class StepSweep:
 def step_sweep(f, x: np.ndarray, index: tuple, exact: float, steps=None) -> StepSweep:
     """Forward (f(x+h) − f(x))/h, central (f(x+h) − f(x−h))/2h and Richardson
     (4 D(h/2) − D(h))/3 for each h; their errors against ``exact``."""
-    steps = np.logspace(-1, -14, 40) if steps is None else np.asarray(steps, dtype=np.float64)
+    steps = np.logspace(np.log10(0.5), -14, 44) if steps is None else np.asarray(steps, np.float64)
     x = np.array(x, dtype=np.float64)
     x0 = x[index]
 
@@ -88,8 +90,21 @@ def step_sweep(f, x: np.ndarray, index: tuple, exact: float, steps=None) -> Step
         d_h, d_h2 = (fp - fm) / (2 * h), (fp2 - fm2) / h
         central.append(abs(d_h - exact))
         richardson.append(abs((4 * d_h2 - d_h) / 3 - exact))
+    eps = float(np.finfo(np.float64).eps)
+    x_entry = np.array([x0])
+    classic = {
+        m: float(fdpolicy.default_steps(x_entry, m, eps)[0]) for m in ("central", "richardson")
+    }
+    ladder = fdpolicy.ladder_steps(max(abs(float(x0)), 1.0))
     return StepSweep(
-        steps, np.array(forward), np.array(central), np.array(richardson), f0, float(exact)
+        steps,
+        np.array(forward),
+        np.array(central),
+        np.array(richardson),
+        f0,
+        float(exact),
+        classic,
+        ladder,
     )
 
 
@@ -277,9 +292,10 @@ def _draw_all(result, spec, params, X, Y, lr, epochs, norm_epochs, data, out):
     dims = "-".join(map(str, spec.layer_dims))
     comparison = result["comparison"]
 
-    def draw(name, plot, *args, title, see, context=context):
+    def draw(name, plot, *args, title, see, context=context, **options):
         caption = f"{context} {see}"
-        paths[name] = plot(*args, os.path.join(out, f"{name}.png"), title=title, caption=caption)
+        path = os.path.join(out, f"{name}.png")
+        paths[name] = plot(*args, path, title=title, caption=caption, **options)
         captions[name] = caption
 
     histories = {r.implementation: r.history for r in comparison.training}
@@ -294,15 +310,17 @@ def _draw_all(result, spec, params, X, Y, lr, epochs, norm_epochs, data, out):
             f"difference {comparison.training_max_diff:.1e}).",
         )
 
-    errors, tolerances = _param_errors(comparison)
+    errors, tolerances, passed = _param_errors(comparison)
     draw(
         "param_errors",
         plots.plot_param_errors,
         errors,
         list(spec.param_shapes()),
         tolerances,
+        passed=passed,
         title=f"{dims} network: gradient error per parameter, before training",
-        see="What to see: every bar lies far below its tolerance line; a mark at the bottom "
+        see="What to see: every bar lies far below its tolerance line (a hatched bar is one "
+        "whose verdict is not pass); a mark at the bottom "
         "means the two gradients are bit for bit equal (autograd against itself always is). "
         "Errors are max|g − ref| over the parameter divided by the largest |ref| entry of the "
         "whole gradient.",
@@ -322,7 +340,8 @@ def _draw_all(result, spec, params, X, Y, lr, epochs, norm_epochs, data, out):
         title=f"{dims} network: finite differences of dJ/d{key}[0,0] against the step h",
         see="What to see: the V of finite differences. Right of the minimum the truncation "
         "error falls as h (forward), h² (central) and h⁴ (Richardson), parallel to the grey "
-        "guides; left of it round-off grows as eps·|J|/h. Dotted verticals: the default steps. "
+        "guides; left of it round-off grows as eps·|J|/h. Dotted verticals: numerical_grad's fixed "
+        "steps; shaded: the ladder of steps check_grad's verdicts try. "
         "Before training (the learning rate plays no part).",
     )
 
@@ -398,27 +417,30 @@ def _draw_all(result, spec, params, X, Y, lr, epochs, norm_epochs, data, out):
 
 
 def _param_errors(comparison):
-    """Per reference and implementation, the relative error of each parameter; and per
-    reference the tolerance line with its label."""
+    """Per reference and implementation, the relative error of each parameter and whether its
+    verdict is "pass"; per reference the tolerance line (the largest tolerance of its cells)
+    with its label."""
     params = list(comparison.spec.param_shapes())
-    errors = {
+    cells = {
         ref: {
-            impl: [comparison.cell(impl, ref, p).rel_error for p in params]
+            impl: [comparison.cell(impl, ref, p) for p in params]
             for impl in comparison.implementations
         }
         for ref in comparison.references
     }
-    eps = float(np.finfo(comparison.spec.dtype).eps)
+    errors = {
+        r: {i: [c.rel_error for c in row] for i, row in by.items()} for r, by in cells.items()
+    }
+    passed = {r: {i: [c.agree for c in row] for i, row in by.items()} for r, by in cells.items()}
     tolerances = {}
-    for ref in comparison.references:
-        if ref == "autograd":
-            tolerances[ref] = (1e4 * eps, "tolerance 1e4·eps")
+    for ref, by in cells.items():
+        tolerance = max(c.tolerance for row in by.values() for c in row)
+        if ref == "fd":  # an interval rule entry by entry: no single line says it all
+            label = f"largest entrywise tolerance {tolerance:.0e} (check_grad's rule)"
         else:
-            tolerances[ref] = (
-                7 * np.sqrt(eps),
-                "tolerance ≈ 7√eps (+ the reference's error bound)",
-            )
-    return errors, tolerances
+            label = f"tolerance {tolerance:.1e} (1e4·eps: exact reference)"
+        tolerances[ref] = (tolerance, label)
+    return errors, tolerances, passed
 
 
 def study_to_dict(result: dict) -> dict:

@@ -45,9 +45,11 @@ class Command:
 
 @dataclass(frozen=True)
 class Figure:
-    """A picture of the default study, with the caption the study wrote for it."""
+    """A picture of the default study, with the caption the study wrote for it; or, with a
+    ``caption`` here, a picture a snippet above saved as ``img/<name>.png``."""
 
     name: str
+    caption: str = ""
 
 
 def _t(text: str) -> Text:
@@ -133,7 +135,10 @@ SECTIONS = [
     Figure("taylor_test"),
     _t("""
         A single finite difference has an error that first falls with the step `h` (truncation)
-        and then rises again (round-off): the V below. Its floor is where `check_grad` works.
+        and then rises again (round-off): the V below. A fixed step (`numerical_grad`'s) sits
+        near the bottom of the V; `check_grad`'s verdicts instead try a ladder of larger steps,
+        refine them by Richardson extrapolation and keep the estimate with the smallest error
+        bound, so that the bound is known, not guessed.
     """),
     Figure("step_sweep"),
     _t("""
@@ -144,13 +149,23 @@ SECTIONS = [
         micrograd's surface:
     """),
     _py("""
+        from backproof import autodiff
         from backproof.autodiff import Value
 
-        x = Value(2.0)
+        x = Value(2.0, label="x")
         f = x * x + x.sigmoid()  # f'(x) = 2x + sigmoid(x) (1 - sigmoid(x))
         f.backward()
         print(f"f(2) = {f.data:.9f}, f'(2) = {x.grad:.9f}")
+        ax = autodiff.draw(f, engine="matplotlib")  # engine="auto" uses Graphviz when installed
+        ax.figure.savefig("img/value_graph.png", dpi=110, bbox_inches="tight")
     """),
+    Figure(
+        "value_graph",
+        "The graph the tape recorded for f = x·x + sigmoid(x), after f.backward(). Each box "
+        "holds its formula, its value (data) and the derivative of f with respect to it (grad). "
+        "x feeds two operations, so its grad is the sum of what flows back along both paths: "
+        "the f'(2) printed above.",
+    ),
     _t("""
         On arrays, the same network's gradient by the engine matches the hand-derived one to
         rounding:
@@ -203,10 +218,15 @@ SECTIONS = [
 ]
 
 
-def run_python(code: str, namespace: dict) -> str:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(code, "<tutorial>", "exec"), namespace)
+def run_python(code: str, namespace: dict, cwd: str) -> str:
+    """Run a snippet in ``cwd`` (where it finds ``img/``); what it printed."""
+    out, here = io.StringIO(), os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "<tutorial>", "exec"), namespace)
+    finally:
+        os.chdir(here)
     return out.getvalue().rstrip()
 
 
@@ -248,7 +268,7 @@ def draw_study(img_dir: str) -> dict:
 def block_output(item, namespace: dict, cwd: str) -> str:
     """What a Python or Command item prints."""
     if isinstance(item, Python):
-        return run_python(item.code, namespace)
+        return run_python(item.code, namespace, cwd)
     return run_command(item.args, cwd)
 
 
@@ -282,9 +302,8 @@ def render(sections, out_dir: str, stable_only: bool = False) -> str:
     for i, part in enumerate(parts):
         if isinstance(part, Figure):
             figure += 1
-            parts[i] = (
-                f"![{part.name}](img/{part.name}.png)\n\n*Figure {figure}. {captions[part.name]}*"
-            )
+            caption = part.caption or captions[part.name]
+            parts[i] = f"![{part.name}](img/{part.name}.png)\n\n*Figure {figure}. {caption}*"
     return "\n\n".join(parts) + "\n"
 
 

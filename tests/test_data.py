@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backproof import network
 from backproof.network import NetworkSpec
@@ -217,3 +219,27 @@ def test_a_typo_in_the_first_row_is_reported_not_taken_for_a_header(tmp_path):
     with pytest.raises(ValueError, match="line 1: column 2 must be numeric, got 'abc'"):
         network.load_csv(write(tmp_path, "1,abc,0\n2,3,1\n4,5,0\n"))
     assert network.load_csv(write(tmp_path, "x1,x2,label\n1,2,0\n", "h.csv")).header is True
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(
+    values=st.lists(
+        st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=3, max_size=3),
+        min_size=1,
+        max_size=8,
+    ),
+    header=st.booleans(),
+    names=st.lists(st.sampled_from(["cat", "dog", "emu"]), min_size=8, max_size=8),
+    named_labels=st.booleans(),
+)
+def test_no_row_is_ever_lost_or_gained(tmp_path_factory, values, header, names, named_labels):
+    labels = names[: len(values)] if named_labels else [str(i % 2) for i in range(len(values))]
+    lines = [",".join([*map(repr, row[:2]), label]) for row, label in zip(values, labels)]
+    text = "\n".join((["f1,f2,label"] if header else []) + lines) + "\n"
+    path = tmp_path_factory.mktemp("csv") / "f.csv"
+    path.write_text(text)
+    data = network.load_csv(path)
+    assert data.header is header and data.m == len(values)
+    assert np.array_equal(data.X.T, np.array([row[:2] for row in values]))
+    if named_labels:
+        assert [data.classes[int(k)] for k in data.y[0]] == labels

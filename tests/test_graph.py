@@ -2,6 +2,7 @@
 
 import gc
 import math
+import os
 import shutil
 import weakref
 
@@ -70,6 +71,18 @@ def test_a_constant_is_a_box_of_its_own_so_division_reads_in_order():
     # a tensor that takes no gradient (the data) is a constant box too, under its name
     J, *_ = small_tensor_graph()
     assert box_titled(G.graph_boxes(J), "x").kind == "constant"
+
+
+def test_indexes_read_as_written_and_long_constants_get_names():
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, name="x")
+    picks = [x[:, 0], x[1:], x[..., ::2], x[0, 1:3]]
+    formulas = [G.graph_boxes(p)[-1].formula for p in picks]
+    assert formulas == ["x[:, 0]", "x[1:]", "x[..., ::2]", "x[0, 1:3]"]
+    masked = P.where(x.data > 2, x, 0.0)
+    boxes = G.graph_boxes(masked)
+    mask = box_titled(boxes, "c1")
+    assert mask.kind == "constant" and mask.data == "[[0, 0, 0], [1, 1, 1]]"
+    assert boxes[-1].formula == "where(c1, x, 0)"
 
 
 def test_after_backward_the_released_graph_still_shows_every_value_and_gradient():
@@ -190,6 +203,26 @@ def test_no_arrow_crosses_a_box(make):
     assert crossings(boxes) == []
 
 
+def random_expression(seed: int, n_leaves: int = 4, n_ops: int = 12) -> Value:
+    """A seeded random scalar expression: sums, products, a division by a constant-offset
+    square, tanh and subtraction of constants, over earlier results — long arrows included."""
+    rng = np.random.default_rng(seed)
+    pool = [Value(float(rng.uniform(-2, 2)), label=f"x{i}") for i in range(n_leaves)]
+    for _ in range(n_ops):
+        a, b = pool[rng.integers(len(pool))], pool[rng.integers(len(pool))]
+        pool.append([a + b, a * b, 3.0 / (a * a + 1.0), a.tanh(), a - 2.0][rng.integers(5)])
+    out = pool[-1]
+    for v in pool[n_leaves:-1]:
+        if rng.random() < 0.3:
+            out = out + v
+    return out
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_no_arrow_crosses_a_box_in_random_graphs(seed):
+    assert crossings(G.graph_boxes(random_expression(seed))) == []
+
+
 def test_the_crossing_check_sees_a_crossing():
     # the check itself: a straight line from the first column to the last crosses boxes
     f = Value(1.5, label="f")
@@ -225,10 +258,21 @@ def test_draw_with_dot_says_graphviz_is_missing():
         autodiff.draw(Value(1.0) * 2, engine="dot")
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
-def test_draw_with_dot_renders_the_dot_text():
-    ax = autodiff.draw(Value(1.0, label="x") * 2, engine="dot")
-    assert ax.images and ax.images[0].get_array().shape[0] > 20
+def test_draw_hands_the_dot_text_to_graphviz_and_shows_its_picture(tmp_path, monkeypatch):
+    # a stand-in for Graphviz's dot: it keeps the DOT text it is given and answers with a
+    # 30 x 40 PNG, so the plumbing is tested where Graphviz is not installed
+    import matplotlib.pyplot as plt
+
+    picture = tmp_path / "picture.png"
+    plt.imsave(picture, np.zeros((30, 40)))
+    fake = tmp_path / "dot"
+    fake.write_text(f'#!/bin/sh\ncat > "{tmp_path}/given.dot"\ncat "{picture}"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    root = Value(1.0, label="x") * 2
+    ax = autodiff.draw(root)  # "auto" takes dot when it is there
+    assert ax.images[0].get_array().shape[:2] == (30, 40)
+    assert (tmp_path / "given.dot").read_text() == autodiff.to_dot(root)
 
 
 def test_math_in_boxes_matches_the_numbers():
@@ -240,3 +284,10 @@ def test_math_in_boxes_matches_the_numbers():
     boxes = G.graph_boxes(y)
     assert box_titled(boxes, "n2").data == f"{s:.4g}"
     assert box_titled(boxes, "x").grad == f"{4 * s * (1 - s):.4g}"
+
+
+def test_draw_names_a_wrong_ax():
+    from backproof.autodiff import Value, draw
+
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes or None, got str"):
+        draw(Value(1.0) * 2, "graph.png")

@@ -122,6 +122,16 @@ def test_shapes_parameters_and_activations_follow_micrograd():
     assert repr(nn.Sequential.mlp(2, [3, 1])) == "Sequential(Linear(2, 3), ReLU(), Linear(3, 1))"
 
 
+def test_micrograd_nonlin_flag_is_understood():
+    assert nn.Neuron(2, nonlin=False).activation == "linear"
+    assert nn.Neuron(2, nonlin=True).activation == nn.Neuron(2).activation == "relu"
+    with pytest.raises(ValueError, match="not both"):
+        nn.Neuron(2, "tanh", nonlin=True)
+    assert {n.activation for n in nn.Layer(2, 3, nonlin=False).neurons} == {"linear"}
+    with pytest.raises(TypeError, match="nonlin must be True or False, got int 1"):
+        nn.Neuron(2, nonlin=1)
+
+
 def test_same_seed_gives_the_same_model_and_another_seed_another():
     def weights(rng):
         return [p.data for p in nn.MLP(2, [3, 1], rng=rng).parameters()]

@@ -111,15 +111,22 @@ def test_param_errors_bars_start_below_the_smallest_error_and_mark_exact_zeros(d
     tolerances = {"autograd": (2.2e-12, "tolerance 1e4·eps"), "fd": (1e-7, "tolerance ≈ 7√eps")}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        passed = {r: {i: [v < 1e-12 or r == "fd" for v in e] for i, e in by.items()}
+                  for r, by in errors.items()}  # fmt: skip
+        passed["fd"]["tensor"][2] = False
         path = plots.plot_param_errors(
-            errors, ["W1", "b1", "W2"], tolerances, tmp_path / "e.png", title="T", caption="C"
-        )
+            errors, ["W1", "b1", "W2"], tolerances, tmp_path / "e.png", passed=passed,
+            title="T", caption="C",
+        )  # fmt: skip
     assert path.endswith("e.png")
     fig = drawn[-1]
     ax_ag, ax_fd = fig.axes
     bottom = ax_ag.get_ylim()[0]
     assert bottom < 3e-17 / 5  # the smallest bar has a visible height
     assert len(ax_ag.patches) == 4 and len(ax_fd.patches) == 6  # zeros are not bars
+    hatched = [bar for bar in ax_fd.patches if bar.get_hatch()]
+    assert len(hatched) == 1 and hatched[0].get_height() == pytest.approx(3e-9, rel=1e-3)
+    assert not any(bar.get_hatch() for bar in ax_ag.patches)
     zeros = [line for line in ax_ag.lines if line.get_marker() == "$0$"]
     assert sum(len(line.get_xdata()) for line in zeros) == 2
     assert all(y < 10 * bottom for line in zeros for y in line.get_ydata())
@@ -181,3 +188,7 @@ def test_the_study_draws_six_pictures_each_with_a_caption(tmp_path):
     )
     assert "vanishing" in result["captions"]["layer_grad_norms"]
     assert study.study_to_dict(result)["captions"] == result["captions"]
+    errors, tolerances, passed = study._param_errors(result["comparison"])
+    assert tolerances["autograd"][0] == pytest.approx(1e4 * np.finfo(float).eps)
+    assert tolerances["fd"][0] > tolerances["autograd"][0]
+    assert all(all(row) for by in passed.values() for row in by.values())

@@ -153,3 +153,17 @@ def test_a_retained_graph_is_not_recycled(pool_everything):
     W.grad = None
     out.backward()
     assert np.array_equal(W.grad, first)
+
+
+def test_with_the_default_settings_a_wide_layer_runs_in_recycled_memory():
+    """A hidden layer of 400 x 100 float64 (320 KB) is above the default smallest array."""
+    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[20, 400, 1], m=100)
+    pool.clear()
+    pool.POOL.hits = 0
+    J_off, g_off = _step(spec, params, X, Y, enabled=False)
+    for _ in range(3):
+        J_on, g_on = _step(spec, params, X, Y, enabled=True)
+        assert J_on == J_off
+        assert all(np.array_equal(g_on[k], g_off[k]) for k in g_off)
+    assert pool.POOL.hits >= 2  # the layer's output and its gradient, taken again
+    pool.clear()
