@@ -36,6 +36,7 @@ from .fdpolicy import (
     Tolerance,
 )
 from .numerical import Problem, Structure
+from .trees import Arguments, leaf_array
 from .verdicts import (
     ADVICE,
     FAIL,
@@ -347,32 +348,31 @@ def _options(f, grad_f, **kw) -> _Options:
 
 def _analytic_arrays(g, structure: Structure) -> tuple[list, list[str]]:
     """The analytic gradient, one array (or None when missing) per array of x; and notes."""
-    notes = []
-    if structure.is_dict:
-        if not isinstance(g, Mapping):
-            raise TypeError(
-                f"grad_f must return a dict with the keys of x {structure.keys}, got {describe(g)}"
-            )
-        extra = [k for k in g if k not in structure.keys]
-        if extra:
-            notes.append(f"grad_f returned keys that x does not have: {extra}")
-        items = [g.get(k) for k in structure.keys]
-    else:
-        if isinstance(g, Mapping):
-            raise TypeError(f"grad_f must return an array like x, got a dict with keys {list(g)}")
-        items = [g]
+    notes: list[str] = []
     arrays = []
-    for key, item in zip(structure.keys, items):
-        if item is None:
-            arrays.append(None)
-            continue
-        item = getattr(item, "data", item) if not isinstance(item, np.ndarray) else item
-        arr = np.asarray(item)
-        if arr.dtype.kind not in "biuf":
-            label = "grad_f(x)" if key is None else f"grad_f(x)[{key!r}]"
-            raise TypeError(f"{label} must be a real array, got dtype {arr.dtype}")
+    for i, item in enumerate(structure.gradient_parts(g, notes)):
+        arr = None if item is None else leaf_array(item)
+        if arr is not None and arr.dtype.kind not in "biuf":
+            raise TypeError(
+                f"grad_f must return real arrays, got dtype {arr.dtype} for {structure.label(i)}"
+            )
         arrays.append(arr)
     return arrays, notes
+
+
+def _arguments(f: Callable, grad_f: Callable, args: tuple, argnums):
+    """x, and f and grad_f as functions of x alone, with the name of x's top level: the
+    argument (or tuple of arguments) that ``argnums`` picks from ``args``."""
+    if len(args) == 1 and isinstance(argnums, int) and argnums == 0:
+        return args[0], f, grad_f, {}
+    picked = Arguments.pick(args, argnums)
+    naming = {"name": picked.tree.name, "roots": picked.tree.roots}
+    return (
+        picked.value,
+        lambda x: picked.call(f, x),
+        lambda x: picked.call(grad_f, x),
+        naming,
+    )
 
 
 def _grad_eps(analytic: list, eval_dtype: np.dtype) -> float:
@@ -569,8 +569,8 @@ def _reason(verdicts: np.ndarray, ref: Reference) -> str:
 def check_grad(
     f: Callable,
     grad_f: Callable,
-    x,
-    *,
+    *args,
+    argnums: int | tuple = 0,
     rtol: float | None = None,
     atol: float | None = None,
     method: str | None = None,
@@ -584,10 +584,15 @@ def check_grad(
 ) -> GradCheckReport:
     """Compare ``grad_f(x)`` with finite differences of ``f`` at ``x``; return a verdict.
 
-    ``f(x)`` returns a scalar; ``grad_f(x)`` the same structure as ``x`` (an ndarray, or a dict
-    of ndarrays matched by key). Each entry checked gets a reference ``g~`` with an error bound
-    ``err`` from a step ladder with Richardson extrapolation, and a tolerance
-    ``tol = atol + rtol |g~| + noise floor``. Then, with k = 3:
+    ``f(x)`` returns a scalar; ``grad_f(x)`` the same structure as ``x``: an array, a scalar,
+    or any nesting of dicts (matched by key), lists and tuples of those — a gradient of another
+    structure is an error naming both. With several arguments, ``argnums`` picks the ones
+    differentiated, as in autograd and JAX: ``check_grad(f, grad_f, W, b, X, argnums=(0, 1))``
+    calls ``f(W, b, X)`` and expects ``grad_f(W, b, X)`` to return ``(dW, db)``.
+
+    Each entry checked gets a reference ``g~`` with an error bound ``err`` from a step ladder
+    with Richardson extrapolation, and a tolerance ``tol = atol + rtol |g~| + noise floor``.
+    Then, with k = 3:
 
     - "pass" when ``|g - g~| + k err <= tol`` (the reference certifies agreement),
     - "fail" when ``|g - g~| > tol + k err`` (a disagreement beyond the reference's error),
@@ -621,7 +626,8 @@ def check_grad(
         seed=seed,
         progress=progress,
     )
-    problem = Problem.build(f, x, opts.method, None)
+    x, f, grad_f, naming = _arguments(f, grad_f, args, argnums)
+    problem = Problem.build(f, x, opts.method, None, **naming)
     analytic, notes = _analytic_arrays(
         grad_f(problem.structure.unflatten(problem.x0)), problem.structure
     )
@@ -1029,13 +1035,13 @@ def judge_settled(g, refs: tuple, tol: Tolerance) -> tuple[np.ndarray, ...]:
 
 
 def assert_grad_close(
-    f: Callable, grad_f: Callable, x, *, allow_inconclusive: bool = False, **kwargs
+    f: Callable, grad_f: Callable, *args, allow_inconclusive: bool = False, **kwargs
 ) -> GradCheckReport:
     """``check_grad`` for tests: raises ``AssertionError`` carrying the report (as its message
     and as ``.report``) when the verdict is "fail", or "inconclusive" unless
     ``allow_inconclusive=True``; returns the report otherwise."""
     __tracebackhide__ = True  # pytest shows the report, not this frame
-    report = check_grad(f, grad_f, x, **kwargs)
+    report = check_grad(f, grad_f, *args, **kwargs)
     if report.verdict == FAIL or (report.verdict == INCONCLUSIVE and not allow_inconclusive):
         err = AssertionError(str(report))
         err.report = report

@@ -31,6 +31,7 @@ from .fdpolicy import (
     offsets,
     run_ladder,
 )
+from .trees import Tree
 
 __all__ = ["numerical_grad", "Structure", "Problem", "scalar_output", "METHODS", "FDResult"]
 
@@ -59,76 +60,51 @@ def scalar_output(value, name: str = "f"):
 
 
 class Structure:
-    """The shape of an argument ``x``: an ndarray, or a dict of ndarrays (any key order).
+    """The shape of an argument ``x``: an array, a scalar, or any nesting of dicts, lists and
+    tuples of those (a ``trees.Tree``), seen as a list of arrays — check_grad's parameters.
 
     ``flatten`` gives one float64 vector; ``unflatten`` rebuilds ``x`` from such a vector.
-    This is the one seam between x and the flat vectors every derivative works on.
+    This is the one seam between x and the flat vectors every derivative works on. Parameters
+    are named by path: an array is ``x``; the keys of a dict name its parameters as they are
+    (``W1``, ``layer['b']``); the items of a list are ``x[0]``, ``x[1]``; ``roots`` names the
+    top level otherwise (several arguments: ``args[0]``, ``args[2]``).
     """
 
-    def __init__(self, x, name: str = "x"):
+    def __init__(self, x, name: str = "x", roots=None):
+        if roots is None and isinstance(x, Mapping):
+            roots = {k: str(k) for k in x}
+        self.tree = Tree(x, name, roots)
         self.name = name
-        if isinstance(x, Mapping):
-            if not x:
-                raise ValueError(f"{name} must not be an empty dict")
-            items = list(x.items())
-            self.is_dict = True
-        else:
-            items = [(None, x)]
-            self.is_dict = False
-        self.keys, self.shapes, self.dtypes, self.offsets = [], [], [], [0]
-        for key, arr in items:
-            label = name if key is None else f"{name}[{key!r}]"
-            if isinstance(arr, (str, bytes)) or arr is None:
-                raise TypeError(f"{label} must be a float array, got {describe(arr)}")
-            a = np.asarray(arr)
-            if a.dtype.kind not in "biuf":
-                raise TypeError(f"{label} must be a real float array, got dtype {a.dtype}")
-            if a.size == 0:
-                raise ValueError(f"{label} must not be empty, got shape {a.shape}")
-            if not np.all(np.isfinite(a)):
-                raise ValueError(f"{label} must be finite")
-            self.keys.append(key)
-            self.shapes.append(a.shape)
-            self.dtypes.append(a.dtype if a.dtype.kind == "f" else np.dtype(np.float64))
-            self.offsets.append(self.offsets[-1] + a.size)
-        self.size = self.offsets[-1]
+        self.keys = [self.tree.label(i) for i in range(len(self.tree.leaves))]  # the names
+        self.shapes = [leaf.shape for leaf in self.tree.leaves]
+        self.dtypes = [leaf.dtype for leaf in self.tree.leaves]
+        self.offsets = [int(o) for o in self.tree.offsets]
+        self.size = self.tree.size
 
     def label(self, i: int) -> str:
-        key = self.keys[i]
-        return self.name if key is None else str(key)
+        return self.tree.label(i)
 
     def flatten(self, x) -> np.ndarray:
-        parts = [
-            np.asarray(x[k] if self.is_dict else x, dtype=np.float64).ravel() for k in self.keys
-        ]
-        return np.concatenate(parts)
+        return self.tree.flatten(x, "x has")
 
     def part(self, vec: np.ndarray, i: int) -> np.ndarray:
         """The i-th array's slice of ``vec``, reshaped (a view)."""
-        return vec[self.offsets[i] : self.offsets[i + 1]].reshape(self.shapes[i])
+        return self.tree.part(vec, i)
 
     def unflatten(self, vec: np.ndarray, dtype=None):
-        """Copies of ``vec``'s parts in the original shapes (and dtypes, or ``dtype``); a
-        complex ``vec`` stays complex."""
-        arrays = []
-        for i in range(len(self.keys)):
-            part = self.part(vec, i)
-            if vec.dtype.kind == "c":
-                arrays.append(part.copy())
-            else:
-                arrays.append(part.astype(dtype or self.dtypes[i]))
-        if not self.is_dict:
-            return arrays[0]
-        return dict(zip(self.keys, arrays))
+        """A new ``x`` from ``vec``: copies in the original shapes (and dtypes, or ``dtype``);
+        a complex ``vec`` stays complex."""
+        return self.tree.unflatten(vec, dtype)
+
+    def gradient_parts(self, g, notes: list) -> list:
+        """``g``'s array (or None, for a key it lacks) for each array of x, after checking that
+        ``g`` has x's containers; keys x does not have are noted."""
+        return self.tree.match(g, "grad_f returned", extras=notes)
 
     @property
     def input_dtype(self) -> np.dtype:
         """float32 if any array is float32, else float64."""
-        return (
-            np.dtype(np.float32)
-            if any(d == np.float32 for d in self.dtypes)
-            else np.dtype(np.float64)
-        )
+        return self.tree.dtype
 
 
 @dataclass
@@ -291,8 +267,10 @@ class Problem:
     steps: np.ndarray
 
     @classmethod
-    def build(cls, f: Callable, x, method: str, step: float | None) -> Problem:
-        structure = Structure(x)
+    def build(
+        cls, f: Callable, x, method: str, step: float | None, name: str = "x", roots=None
+    ) -> Problem:
+        structure = Structure(x, name, roots)
         x0 = structure.flatten(x)
         f0 = scalar_output(f(structure.unflatten(x0)), "f")
         if isinstance(f0, complex) or not np.isfinite(f0):
@@ -411,7 +389,8 @@ def numerical_grad(
 ):
     """The gradient of a scalar function ``f`` at ``x`` by finite differences.
 
-    ``x`` is an ndarray or a dict of ndarrays; the result has the same structure, in float64.
+    ``x`` is an array, a scalar, or any nesting of dicts, lists and tuples of them; the result
+    has the same structure, in float64.
     ``method``: ``"central"``, ``"richardson"`` (central differences at h and h/2, extrapolated;
     more accurate, and it estimates its own error) or ``"complex"`` (the complex step, exact to
     rounding, for functions that are complex-safe; this is checked first and a ValueError says

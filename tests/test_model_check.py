@@ -195,3 +195,17 @@ def test_backprop_in_an_unexpected_shape_is_refused_with_the_order_expected():
         check_model(net, net.cost, lambda X, Y: net.backprop(X, Y)[0], X, Y)
     with pytest.raises(TypeError, match="needs data"):
         check_model(net, net.cost, net.backprop)
+
+
+def test_a_float32_network_is_checked_in_its_own_precision():
+    net = TinyNet([3, 4, 2])
+    net.weights = [w.astype(np.float32) for w in net.weights]
+    net.biases = [b.astype(np.float32) for b in net.biases]
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    before = snapshot(net)
+    assert check_model(net, net.cost, net.backprop, X32, Y32).verdict == "pass"
+    net.scale = 1.01  # a 1% error: beyond float32's tolerance of about 2.4e-3
+    report = check_model(net, net.cost, net.backprop, X32, Y32)
+    assert report.verdict == "fail" and report.diagnosis.startswith("every parameter: scale")
+    net.scale = 1.0
+    assert snapshot(net) == before and net.weights[0].dtype == np.float32
