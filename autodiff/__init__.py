@@ -4,13 +4,17 @@ if __name__ != "backproof.autodiff":  # the folder installs under the one import
     raise ImportError(f"import backproof.autodiff, not {__name__}")
 
 
-from . import primitives
+from . import nn, primitives
 from .functional import grad, hvp, value_and_grad
 from .graph import draw, to_dot
 from .network_grads import ENGINES, TENSOR_OPS, VALUE_OPS, loss_and_grads, train
 from .primitives import (
     ACTIVATIONS,
+    abs,
     broadcast_to,
+    clip,
+    concatenate,
+    cos,
     exp,
     expm1,
     log,
@@ -18,8 +22,12 @@ from .primitives import (
     matmul,
     maximum,
     mean,
+    minimum,
     reshape,
+    sin,
     softmax,
+    sqrt,
+    stack,
     transpose,
     where,
 )
@@ -37,5 +45,6 @@ __all__ = [
     "primitive", "scalar_primitive", "defvjp", "TENSOR_PRIMITIVES", "SCALAR_PRIMITIVES",
     "primitives", "reverse_tape", "exp", "expm1", "log", "logsumexp", "mean", "maximum", "where",
     "matmul", "reshape", "transpose", "broadcast_to", "softmax", "to_dot", "draw",
-    "ACTIVATIONS", *primitives.ELEMENTWISE,
+    "abs", "sqrt", "sin", "cos", "minimum", "clip", "concatenate", "stack",
+    "ACTIVATIONS", "nn", *primitives.ELEMENTWISE,
 ]  # fmt: skip

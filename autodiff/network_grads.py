@@ -27,7 +27,7 @@ TENSOR_OPS = Ops(
     affine=P.affine,
     logsumexp=lambda z: P.logsumexp(z, axis=0, keepdims=True),
     sum=P.sum,
-    activation=lambda act: P.ACTIVATIONS[act.name],
+    form_of=lambda act: P.ACTIVATIONS[act.name],
 )
 
 
@@ -71,7 +71,7 @@ VALUE_OPS = Ops(
     affine=lambda W, A, b: W @ A + b,
     logsumexp=_value_logsumexp,
     sum=lambda x: x.sum(),
-    activation=_value_activation,
+    form_of=_value_activation,
 )
 
 ENGINES = ("tensor", "scalar")

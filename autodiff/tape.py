@@ -6,8 +6,10 @@ arguments and its stamp; it is owned by its output, so a recorded graph lives ex
 as something refers to its result, and each thread records its own graphs with no shared list.
 ``reverse_tape(root)`` returns the nodes ``root`` depends on, latest first: every node comes
 before the nodes it was computed from, which is the order a backward pass needs. Nothing here
-recurses, so graphs of millions of nodes are fine. ``may_overwrite`` is the rule by which a
-backward pass that releases its graph decides it may reuse an array in place.
+recurses, so graphs of millions of nodes are fine. ``backpropagate`` runs the chain rule over
+that walk for tensors (``Value.backward`` does it for scalars, keeping gradients on the nodes, as
+micrograd does); ``may_overwrite`` is the rule by which a backward pass that releases its graph
+decides it may reuse an array in place.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from operator import attrgetter
 
 import numpy as np
 
+from .pool import POOL
+from .skeleton import Skeletons
+
 __all__ = [
+    "backpropagate",
+    "sum_to_shape",
+    "RELEASED",
     "next_stamp",
     "grad_enabled",
     "no_grad",
@@ -142,3 +150,105 @@ def may_overwrite(arr, others: int = 0, owner=None) -> bool:
     if sys.getrefcount(arr) != alone + 1 + others:
         return False
     return owner is None or sys.getrefcount(owner) == alone + 2
+
+
+class _Released:
+    """Stands in for the primitive of a node whose graph a backward pass has released."""
+
+    name = "released"
+    vjps = ()
+
+
+RELEASED = _Released()
+
+
+def sum_to_shape(g, shape: tuple):
+    """Sum ``g`` over the axes that broadcasting added or stretched, to give ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape) if g.shape != shape else g
+
+
+_RELEASED_DATA = np.empty(0)  # what a released node's output becomes once the pool has it
+_RELEASED_DATA.flags.writeable = False
+
+
+def backpropagate(
+    root, seed, create_graph: bool, release: bool, keep_skeleton: bool = False
+) -> dict:
+    """The chain rule: walk the tape back from ``root`` with dJ/d(root) = ``seed``; return
+    {leaf: dJ/d(leaf)}. Each node's VJPs (``autodiff.registry``) turn its gradient into its
+    arguments' gradients; where an argument was used twice, they add.
+
+    Gradients of intermediate nodes live in a dict only while they are needed. Each node's
+    VJPs run on raw arrays, or on tensors (recording a new graph) when ``create_graph``.
+    When the graph is being released, a primitive's in-place VJP (``definplace``) may build its
+    result in the incoming gradient and the node's own output, if nothing else refers to them:
+    fresh arrays cost more than arithmetic here (their pages are touched for the first time).
+    For the same reason a released node's gradient and output go back to the engine's pool
+    (``autodiff.pool``) under the same rule, for the next operation of that shape.
+    With ``keep_skeleton`` (what ``Tensor.backward`` asks for: a user may draw the graph next)
+    a released node keeps a ``Skeleton`` (``autodiff.skeleton``), its structure and small
+    summaries; the functional API and ``loss_and_grads`` skip that cost.
+    """
+    node_type = type(root)  # a Tensor (scalar Values keep their gradients on the nodes)
+    nodes, leaves = reverse_tape(root)
+    grads = {id(root): seed}
+    skeletons = Skeletons(node_type) if keep_skeleton else None
+    recycle = release and not create_graph and POOL.enabled
+    for node in nodes:
+        g = grads.pop(id(node), None)
+        if node._prim is RELEASED:
+            raise RuntimeError(
+                "this graph was released by an earlier backward(); pass retain_graph=True to "
+                "the first backward() to go through it again"
+            )
+        skeleton = None
+        if keep_skeleton:  # before the VJPs, which may reuse the node's buffers
+            skeleton = skeletons.record(node, g)
+        if g is None:
+            continue
+        args = node._args
+        if create_graph:
+            values, ans = args, node
+        else:
+            values, ans = [a.data if type(a) is node_type else a for a in args], node.data
+        kw = node._kw
+        inplace = node._prim.inplace_vjp if release and not create_graph else None
+        for i, a in enumerate(args):
+            if type(a) is node_type and a.requires_grad and node._prim.vjps[i] is not None:
+                if inplace is not None:
+                    # g is held by the local alone; ans by the local and the node (its one other
+                    # holder); the node by the local and the tape's list. Asked before the call,
+                    # whose argument tuple would hold them too.
+                    g_owned = may_overwrite(g)
+                    ans_owned = may_overwrite(ans, 1, owner=node)
+                    ga = inplace(g, ans, *values, g_owned=g_owned, ans_owned=ans_owned)
+                else:
+                    ga = node._prim.vjps[i](g, ans, *values, **kw)
+                if ga.shape != a.data.shape:
+                    ga = sum_to_shape(ga, a.data.shape)
+                key = id(a)
+                prev = grads.get(key)
+                grads[key] = ga if prev is None else prev + ga
+                ga = prev = None  # the dict is now the gradient's only holder
+        if release:  # the arrays go; with a skeleton the structure stays, for drawing
+            args = () if skeleton is None else (skeleton,)
+            node._prim, node._args, node._kw = RELEASED, args, None
+            if recycle:
+                # the same rule as for the in-place VJPs: g held by the local alone, ans by the
+                # local and the node, the node by the local and the tape's list
+                values = None
+                # (small arrays first skip the checks: the pool would refuse them anyway)
+                if type(g) is np.ndarray and g.nbytes >= POOL.min_bytes and may_overwrite(g):
+                    POOL.give(g)
+                if ans.nbytes >= POOL.min_bytes and may_overwrite(ans, 1, owner=node):
+                    node.data = _RELEASED_DATA
+                    POOL.give(ans)
+    return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}

@@ -4,7 +4,7 @@
 gradient (an ndarray of the same shape, or None), ``.backward(gradient=None)`` runs reverse mode
 from this tensor. Operations on tensors are primitives (``autodiff.primitives``): ``primitive``
 below makes one, and calling it runs ``apply``, which records a node only when an argument
-requires a gradient and recording is on. ``backpropagate`` walks the tape back from a tensor.
+requires a gradient and recording is on; ``autodiff.tape.backpropagate`` runs the chain rule.
 """
 
 from __future__ import annotations
@@ -13,28 +13,19 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .pool import POOL
 from .registry import TENSOR_PRIMITIVES, Primitive, register
-from .tape import grad_enabled, may_overwrite, next_stamp, reverse_tape
+from .tape import backpropagate, grad_enabled, next_stamp
 
-__all__ = ["Tensor", "TensorPrimitive", "primitive", "apply", "sum_to_shape", "grads_of"]
-
-
-class _Released:
-    """Stands in for the primitive of a node whose graph a backward pass has released."""
-
-    name = "released"
-    vjps = ()
-
-
-RELEASED = _Released()
+__all__ = ["Tensor", "TensorPrimitive", "primitive", "apply", "grads_of"]
 
 
 class Tensor:
     """An ndarray with a gradient. Integers and booleans are stored as float64."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_prim", "_args", "_kw", "_seq", "__weakref__")
-    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+    __slots__ = (
+        "data", "grad", "requires_grad", "name", "_prim", "_args", "_kw", "_seq", "__weakref__"
+    )  # fmt: skip
+    __array_priority__ = 1000  # for code that asks the old way; __array_ufunc__ decides now
 
     # -- NumPy's functions on a Tensor: recorded as primitives, or refused ------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -55,7 +46,7 @@ class Tensor:
             )
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = ""):
         if isinstance(data, Tensor):
             data = data.data
         arr = np.asarray(data, dtype=dtype)
@@ -72,6 +63,9 @@ class Tensor:
         self._args = ()
         self._kw = None
         self._seq = next_stamp()
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {type(name).__name__} {name!r}")
+        self.name = name  # what drawings call this tensor
 
     # -- plain properties -------------------------------------------------------------------
     shape = property(lambda self: self.data.shape)
@@ -215,7 +209,8 @@ class Tensor:
         ``gradient`` defaults to 1 for a tensor with one element. With ``create_graph=True`` the
         backward pass is itself recorded and the leaves' ``.grad`` are tensors that can be
         differentiated again. Unless ``retain_graph`` (or ``create_graph``) is set, the graph is
-        released afterwards, so a second backward through it raises.
+        released afterwards, so a second backward through it raises; its arrays are freed, but
+        its structure stays, with every node's value and gradient, for ``to_dot`` and ``draw``.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -236,7 +231,8 @@ class Tensor:
                     f"gradient must have the shape of the tensor {self.shape}, got {gradient.shape}"
                 )
         seed = Tensor(gradient) if create_graph else gradient
-        grads = backpropagate(self, seed, create_graph, release=not (retain_graph or create_graph))
+        release = not (retain_graph or create_graph)
+        grads = backpropagate(self, seed, create_graph, release, keep_skeleton=release)
         for leaf, g in grads.items():
             if not create_graph and not g.flags.writeable:
                 g = g.copy()
@@ -245,19 +241,6 @@ class Tensor:
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
-
-
-def sum_to_shape(g, shape: tuple):
-    """Sum ``g`` over the axes that broadcasting added or stretched, to give ``shape``."""
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
-    )
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape) if g.shape != shape else g
 
 
 def apply(prim: Primitive, *args, **kw):
@@ -283,6 +266,7 @@ def apply(prim: Primitive, *args, **kw):
             f"(such as a Value): {', '.join(type(a).__name__ for a in args)}"
         )
     t.grad = None
+    t.name = ""
     t._seq = next_stamp()
     if tracked and grad_enabled():
         t.requires_grad = True
@@ -313,72 +297,6 @@ def primitive(forward: Callable | None = None, *, name: str | None = None):
     if not callable(forward):
         raise TypeError(f"primitive needs a function, got {type(forward).__name__}")
     return register(TENSOR_PRIMITIVES, TensorPrimitive(name or forward.__name__, forward))
-
-
-def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict:
-    """Walk the tape back from ``root`` with dJ/d(root) = ``seed``; return {leaf: dJ/d(leaf)}.
-
-    Gradients of intermediate nodes live in a dict only while they are needed. Each node's
-    VJPs run on raw arrays, or on tensors (recording a new graph) when ``create_graph``.
-    When the graph is being released, a primitive's in-place VJP (``definplace``) may build its
-    result in the incoming gradient and the node's own output, if nothing else refers to them:
-    fresh arrays cost more than arithmetic here (their pages are touched for the first time).
-    For the same reason, when a node is released, its gradient and its output go back to the
-    engine's pool (``autodiff.pool``) if nothing else refers to them, for the next operation
-    that needs an array of that shape.
-    """
-    nodes, leaves = reverse_tape(root)
-    grads = {id(root): seed}
-    recycle = release and not create_graph and POOL.enabled
-    for node in nodes:
-        g = grads.pop(id(node), None)
-        if node._prim is RELEASED:
-            raise RuntimeError(
-                "this graph was released by an earlier backward(); pass retain_graph=True to "
-                "the first backward() to go through it again"
-            )
-        if g is None:
-            continue
-        args = node._args
-        if create_graph:
-            values, ans = args, node
-        else:
-            values, ans = [a.data if type(a) is Tensor else a for a in args], node.data
-        kw = node._kw
-        inplace = node._prim.inplace_vjp if release and not create_graph else None
-        for i, a in enumerate(args):
-            if type(a) is Tensor and a.requires_grad and node._prim.vjps[i] is not None:
-                if inplace is not None:
-                    # g is held by the local alone; ans by the local and the node (its one other
-                    # holder); the node by the local and the tape's list. Asked before the call,
-                    # whose argument tuple would hold them too.
-                    g_owned = may_overwrite(g)
-                    ans_owned = may_overwrite(ans, 1, owner=node)
-                    ga = inplace(g, ans, *values, g_owned=g_owned, ans_owned=ans_owned)
-                else:
-                    ga = node._prim.vjps[i](g, ans, *values, **kw)
-                if ga.shape != a.data.shape:
-                    ga = sum_to_shape(ga, a.data.shape)
-                key = id(a)
-                prev = grads.get(key)
-                grads[key] = ga if prev is None else prev + ga
-                ga = prev = None  # the dict is now the gradient's only holder
-        if release:
-            node._prim, node._args, node._kw = RELEASED, (), None
-            if recycle:
-                # the same rule as for the in-place VJPs: g held by the local alone, ans by the
-                # local and the node, the node by the local and the tape's list
-                values = None
-                if type(g) is np.ndarray and g.nbytes >= POOL.min_bytes and may_overwrite(g):
-                    POOL.give(g)
-                if ans.nbytes >= POOL.min_bytes and may_overwrite(ans, 1, owner=node):
-                    node.data = _RELEASED_DATA
-                    POOL.give(ans)
-    return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}
-
-
-_RELEASED_DATA = np.empty(0)
-_RELEASED_DATA.flags.writeable = False
 
 
 def grads_of(output: Tensor, inputs, *, create_graph: bool = False, seed=None) -> list:

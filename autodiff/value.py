@@ -91,9 +91,6 @@ expm1 = defvjp(scalar_primitive(math.expm1, name="expm1"), lambda g, ans, a: g *
 log = defvjp(scalar_primitive(math.log, name="log"), lambda g, ans, a: g / a)
 
 
-_NUMBERS = {float, int}
-
-
 def _is_number(x) -> bool:
     """A constant a Value may meet: a real number (NumPy's too), not an array or a Tensor."""
     if isinstance(x, numbers.Real):
@@ -113,7 +110,7 @@ def _binary_method(prim: Primitive, reflected: bool = False):
     def method(self, other):
         if type(other) is Value:
             o = other.data
-        elif type(other) in _NUMBERS or _is_number(other):
+        elif type(other) is float or _is_number(other):
             o = other
         else:
             return NotImplemented
@@ -146,12 +143,13 @@ def _unary_method(prim: Primitive):
 class Value:
     """A scalar node of the graph."""
 
-    # the arguments in two slots rather than a tuple: a tuple would be a second object per node
-    # for the garbage collector to visit, which more than doubled the cost of recording
-    __slots__ = ("data", "grad", "_prim", "_a", "_b", "_seq")
+    # the one or two arguments live in two slots rather than a tuple: a tuple per node would
+    # double the objects the garbage collector tracks, and its collections would cost more than
+    # the arithmetic (``autodiff.tape.reverse_tape`` reads the slots directly)
+    __slots__ = ("data", "grad", "_prim", "_a", "_b", "_seq", "_label")
     requires_grad = True  # every Value takes part in differentiation
 
-    def __init__(self, data, _children=(), _op=""):
+    def __init__(self, data, _children=(), _op="", label: str = ""):
         # _children and _op are accepted for micrograd compatibility and ignored: only
         # operations record nodes
         if isinstance(data, Value):
@@ -161,15 +159,28 @@ class Value:
         self._prim = None
         self._a = self._b = None
         self._seq = next_stamp()
+        if label:
+            self.label = label
 
-    _walk_args = attrgetter("_a", "_b")  # for the tape's walk: a tuple without a Python call
+    @property
+    def label(self) -> str:
+        """The name drawings show for this node ('' when none was given)."""
+        return getattr(self, "_label", "")  # unset on recorded nodes until someone names them
+
+    @label.setter
+    def label(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"label must be a string, got {type(text).__name__} {text!r}")
+        self._label = text
 
     @property
     def _args(self) -> tuple:
-        """The arguments of the operation that made this node (Values or number constants)."""
+        """The arguments of the operation that made this node: Values or number constants."""
         if self._prim is None:
             return ()
         return (self._a,) if self._b is None else (self._a, self._b)
+
+    _walk_args = attrgetter("_a", "_b")  # for the tape's walk: a tuple without a Python call
 
     # micrograd's view of the graph
     @property
@@ -277,31 +288,33 @@ def _dual(prim: Primitive):
     return lambda x: prim(x) if type(x) is Value else forward(x)
 
 
+MATH = SimpleNamespace(
+    exp=_dual(exp),
+    expm1=_dual(expm1),
+    where=lambda cond, a, b: a if cond else b,
+    positive=lambda x: x > 0,  # a Value compares its data
+)
+"""The math namespace over floats and Values (elementwise functions only): what the scalar
+activations' VJPs run on. Its tanh, sigmoid and softplus are the activations', added below."""
+
+
 def _activation_primitive(act: Activation) -> ScalarPrimitive:
     """One elementwise activation on floats: its scalar forward and its registry VJP on
     ``MATH``, with x = the output or the input as declared."""
-    vjp, forward = act.vjp, act.scalar or act.forward_scalar
+    vjp, forward, xp = act.vjp, act.scalar or act.forward_scalar, MATH
+    prim = scalar_primitive(forward, name=act.name)
     if act.from_output:
-        return defvjp(scalar_primitive(forward, name=act.name), lambda g, ans, a: vjp(g, ans, MATH))
-    return defvjp(scalar_primitive(forward, name=act.name), lambda g, ans, a: vjp(g, a, MATH))
+        return defvjp(prim, lambda g, ans, a: vjp(g, ans, xp))
+    return defvjp(prim, lambda g, ans, a: vjp(g, a, xp))
 
 
 SCALAR_ACTIVATIONS = {
     name: _activation_primitive(act) for name, act in REGISTRY.items() if act.elementwise
 }
 """One scalar primitive per elementwise activation, by name; each is also a Value method."""
-
-MATH = SimpleNamespace(
-    exp=_dual(exp),
-    expm1=_dual(expm1),
-    tanh=_dual(SCALAR_ACTIVATIONS["tanh"]),
-    sigmoid=_dual(SCALAR_ACTIVATIONS["sigmoid"]),
-    softplus=_dual(SCALAR_ACTIVATIONS["softplus"]),
-    where=lambda cond, a, b: a if cond else b,
-    positive=lambda x: x > 0,  # a Value compares its data
+MATH.tanh, MATH.sigmoid, MATH.softplus = (
+    _dual(SCALAR_ACTIVATIONS[name]) for name in ("tanh", "sigmoid", "softplus")
 )
-"""The math namespace over floats and Values (elementwise functions only): what the scalar
-activations' VJPs run on."""
 
 for _name, _prim in SCALAR_ACTIVATIONS.items():
     setattr(Value, _name, _unary_method(_prim))

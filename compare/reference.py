@@ -73,7 +73,7 @@ AUTOGRAD_OPS = network.Ops(
     affine=lambda W, A, b: anp.matmul(W, A) + b,
     logsumexp=_ag_logsumexp,
     sum=anp.sum,
-    activation=lambda act: functools.partial(act.formula, xp=AUTOGRAD_MATH),
+    form_of=lambda act: functools.partial(act.formula, xp=AUTOGRAD_MATH),
 )
 
 
@@ -126,7 +126,7 @@ COMPLEX_OPS = network.Ops(
     affine=lambda W, A, b: W @ A + b,
     logsumexp=_c_logsumexp,
     sum=lambda x: x.sum(axis=(-2, -1)),
-    activation=lambda act: functools.partial(act.formula, xp=COMPLEX_MATH),
+    form_of=lambda act: functools.partial(act.formula, xp=COMPLEX_MATH),
 )
 
 _BATCHED_NUMPY = SimpleNamespace(

@@ -40,7 +40,7 @@ __all__ = ["activation_backward", "output_delta", "forward_in_place", "loss_and_
 
 def activation_backward(name: str, dA: np.ndarray, x: np.ndarray, *, overwrite: bool = False):
     """dZ = dA * g'(Z) for the activation ``name``, with ``x`` the layer's output A = g(Z) or its
-    input Z, as the activation's registry entry declares (``REGISTRY[name].keeps``):
+    input Z, as the activation's registry entry declares (``REGISTRY[name].from_output``):
 
     - sigmoid: g' = A (1 - A);  tanh: 1 - A^2;  relu: 1 where A > 0, else 0;  linear: 1
     - softmax (a column's Jacobian is diag(a) - a a^T):  dZ = A * (dA - sum_i dA_i A_i)

@@ -5,6 +5,7 @@
 - ``init_params``, ``forward``, ``objective`` and ``cost``: the math, written once against an
   array namespace (``network.ops``), so that every implementation runs the same function;
 - data sets (``xor``, ``moons``, ``circles``, ``spiral``, ``blobs``) and CSV / .npz loaders;
+- ``save_params`` / ``load_params``: parameters with their spec in one .npz file;
 - ``check_data`` and ``check_params``: validation at the boundary.
 """
 
@@ -16,14 +17,18 @@ from . import activations
 from .activations import Activation
 from .data import (
     DATASETS,
+    Dataset,
+    SavedParams,
     blobs,
     circles,
     load_csv,
     load_data,
     load_npz,
+    load_params,
     make_dataset,
     moons,
     one_hot,
+    save_params,
     spiral,
     targets,
     xor,
@@ -78,4 +83,8 @@ __all__ = [
     "load_csv",
     "load_npz",
     "load_data",
+    "Dataset",
+    "SavedParams",
+    "save_params",
+    "load_params",
 ]

@@ -69,11 +69,6 @@ class Activation:
     scalar: Callable | None = None
     elementwise: bool = True
 
-    @property
-    def keeps(self) -> str:
-        """What backprop must keep of the forward pass for this layer: ``"A"`` or ``"Z"``."""
-        return "A" if self.from_output else "Z"
-
     def backward_numpy(self, g, x, *, overwrite_g: bool = False, overwrite_x: bool = False):
         """dJ/dZ from ``g`` = dJ/dA in NumPy, with ``x`` = A or Z as declared.
 
@@ -113,8 +108,37 @@ def register(activation: Activation) -> Activation:
         raise TypeError(f"activation {name!r}: its kernel must accept out= (kernel(z, out=None))")
     if not isinstance(activation.from_output, bool):
         raise TypeError(f"activation {name!r}: from_output must be True or False")
+    _try_on_a_small_array(activation)
     REGISTRY[name] = activation
     return activation
+
+
+def _try_on_a_small_array(act: Activation) -> None:
+    """Run the entry's NumPy pieces once, so that a formula calling a function the math
+    namespace lacks, or a kernel that disagrees with its formula, fails now, naming the entry."""
+    z = np.linspace(-2.0, 2.0, 6).reshape(3, 2)
+    steps = {
+        "kernel": lambda: act.kernel(z),
+        "formula": lambda: act.formula(z, NUMPY_MATH),
+        "vjp": lambda: act.vjp(
+            np.ones_like(z), act.kernel(z) if act.from_output else z, NUMPY_MATH
+        ),
+    }
+    results = {}
+    for part, run in steps.items():
+        try:
+            results[part] = np.asarray(run())
+        except Exception as exc:
+            raise TypeError(
+                f"activation {act.name!r}: its {part} fails on a small array: {exc}"
+            ) from exc
+        if results[part].shape != z.shape:
+            raise ValueError(
+                f"activation {act.name!r}: its {part} gives shape {results[part].shape} for an "
+                f"input of shape {z.shape}"
+            )
+    if not np.allclose(results["kernel"], results["formula"], rtol=1e-12, atol=1e-15):
+        raise ValueError(f"activation {act.name!r}: its kernel and its formula disagree")
 
 
 def summaries() -> str:
@@ -407,5 +431,30 @@ register(
         from_output=False,
         vjp=_silu_vjp,
         formula=lambda z, xp: z * xp.sigmoid(z),
+    )
+)
+
+
+def _softsign(z, out=None):
+    """z / (1 + |z|), into ``out`` when given."""
+    d = np.abs(z)
+    d += 1
+    return np.divide(z, d, out=out)
+
+
+def _softsign_vjp(g, a, xp):
+    """g' = 1/(1 + |z|)^2 = (1 - |a|)^2, since |a| = |z|/(1 + |z|)."""
+    d = 1 - xp.where(xp.positive(a), a, -a)
+    return g * (d * d)
+
+
+register(
+    Activation(
+        name="softsign",
+        summary="z/(1+|z|); g' = (1 - |a|)^2",
+        kernel=_softsign,
+        from_output=True,
+        vjp=_softsign_vjp,
+        formula=lambda z, xp: z / (1 + xp.where(xp.positive(z), z, -z)),
     )
 )

@@ -31,10 +31,10 @@ __all__ = ["Ops", "affine", "logsumexp", "NUMPY_OPS", *REGISTRY]
 
 class Ops:
     """A namespace the network's math runs in: ``affine``, ``logsumexp``, ``sum``, and one
-    attribute per activation of ``network.activations.REGISTRY``, made by ``activation``.
+    attribute per activation of ``network.activations.REGISTRY`` (``ops.sigmoid``, ...).
 
-    ``activation(entry)`` returns this namespace's form of one activation; an error it raises is
-    reported with the activation's name and the namespace's, at the moment the namespace is built.
+    ``form_of(entry)`` gives this namespace's form of one registry entry, for every entry, when
+    the namespace is built; an error there is reported naming the activation and the namespace.
     """
 
     name: str
@@ -42,14 +42,14 @@ class Ops:
     logsumexp: Callable
     sum: Callable
 
-    def __init__(self, name: str, *, affine, logsumexp, sum, activation):  # noqa: A002
+    def __init__(self, name: str, *, affine, logsumexp, sum, form_of):  # noqa: A002
         self.name = name
         self.affine = affine
         self.logsumexp = logsumexp
         self.sum = sum
         for entry in REGISTRY.values():
             try:
-                form = activation(entry)
+                form = form_of(entry)
             except Exception as exc:
                 raise TypeError(
                     f"the {name!r} namespace has no form of activation {entry.name!r}: {exc}"
@@ -86,7 +86,7 @@ def _kernel(entry: Activation) -> Callable:
     return entry.kernel
 
 
-NUMPY_OPS = Ops("numpy", affine=affine, logsumexp=logsumexp, sum=_sum, activation=_kernel)
+NUMPY_OPS = Ops("numpy", affine=affine, logsumexp=logsumexp, sum=_sum, form_of=_kernel)
 
 # each activation's NumPy kernel is a function of this module too: network.ops.sigmoid, ...
 globals().update({name: entry.kernel for name, entry in REGISTRY.items()})

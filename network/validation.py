@@ -147,8 +147,16 @@ def as_float_array(
     return arr
 
 
+def _check_spec(spec) -> None:
+    from .spec import NetworkSpec  # spec.py imports this module: import on first use
+
+    if not isinstance(spec, NetworkSpec):
+        raise TypeError(f"spec must be a NetworkSpec, got {describe(spec)}")
+
+
 def check_data(spec, X, Y) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``X`` (n_x, m) and ``Y`` (n_y, m) against ``spec``; return them in spec.dtype."""
+    _check_spec(spec)
     X = as_float_array("X", X, ndim=2, dtype=spec.dtype)
     # for bce and ce the targets' range checks below also prove them finite
     Y = as_float_array("Y", Y, ndim=2, dtype=spec.dtype, finite=spec.loss == "mse")
@@ -205,6 +213,7 @@ def _check_distributions(Y: np.ndarray) -> None:
 
 def check_params(spec, params: Mapping) -> dict[str, np.ndarray]:
     """Validate a parameter dict against ``spec``: keys W1..WL, b1..bL, shapes, dtype, finite."""
+    _check_spec(spec)
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of arrays, got {describe(params)}")
     expected = _param_shapes(spec.layer_dims)

@@ -172,12 +172,16 @@ def _entry(**changes):
     "changes, error, words",
     [
         (dict(kernel=lambda z: z**3), TypeError, "cube_for_the_test.*out="),
+        (dict(kernel=lambda z, out=None: z.cube()), TypeError, "cube_for_the_test.*kernel fails"),
         (dict(vjp=None), TypeError, "cube_for_the_test.*vjp"),
         (dict(formula="z**3"), TypeError, "cube_for_the_test.*formula"),
         (dict(summary=""), ValueError, "cube_for_the_test.*summary"),
         (dict(from_output="yes"), TypeError, "cube_for_the_test.*from_output"),
         (dict(name="sigmoid"), ValueError, "'sigmoid' is already registered"),
         (dict(name="not a name"), ValueError, "identifier"),
+        (dict(formula=lambda z, xp: xp.cube(z)), TypeError, "cube_for_the_test.*formula fails"),
+        (dict(vjp=lambda g, z, xp: 3.0), ValueError, "cube_for_the_test.*vjp gives shape"),
+        (dict(formula=lambda z, xp: z * z), ValueError, "kernel and its formula disagree"),
     ],
 )
 def test_an_incomplete_entry_is_refused_naming_the_activation(changes, error, words):
@@ -195,5 +199,5 @@ def test_a_namespace_without_a_form_of_an_activation_fails_naming_it():
             affine=network.ops.affine,
             logsumexp=network.ops.logsumexp,
             sum=np.sum,
-            activation=lambda act: forms[act.name],
+            form_of=lambda act: forms[act.name],
         )

@@ -1,7 +1,6 @@
 """compare/: numerical references, check_grad and its diagnosis, compare_network, the catalog."""
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from backproof.compare import (
     check_grad,
     compare_network,
     numerical_grad,
-    plots,
     reference,
 )
 from backproof.compare.mutants import CATALOG, check_mutant, mutant_problem
@@ -167,14 +165,16 @@ def test_a_point_near_an_optimum_is_not_flagged():
     assert not check_grad(f, lambda x: 2 * g(x) + 1e-6, x)
 
 
-def test_kinks_are_inconclusive_not_failures():
+def test_a_right_gradient_at_a_kink_passes_by_the_subgradient_rule():
     x = np.array([0.0, 1.0, -2.0, 3e-6])
     f = lambda x: float(np.sum(np.maximum(x, 0) ** 1 * 2.0))  # noqa: E731
     g = lambda x: 2.0 * (x > 0)  # noqa: E731
     report = check_grad(f, g, x)
-    assert report.ok
-    assert report.params["x"].inconclusive >= 1
-    assert "inconclusive" in str(report)
+    assert report.verdict == "pass", str(report)
+    for between in (0.0, 1.3, 2.0):  # anything between the one-sided derivatives at 0
+        assert check_grad(f, lambda x, b=between: np.where(x == 0, b, g(x)), x)
+    for outside in (-0.1, 2.1, 7.0):
+        assert check_grad(f, lambda x, o=outside: np.where(x == 0, o, g(x)), x).verdict == "fail"
     m = lambda x: float(np.max(x))  # noqa: E731
     assert check_grad(m, lambda x: (x == x.max()) * 1.0, np.array([1.0, 1.0 + 1e-9, 0.0])).ok
 
@@ -227,7 +227,7 @@ def test_fast_mode_above_the_size_threshold():
     report = check_grad(f, g, x)
     assert report.ok and report.mode == "fast"
     assert "fast check" in str(report) and "full=True" in str(report)
-    assert report.evaluations < 200
+    assert report.evaluations < 600  # 24 sampled entries and 3 directions, a ladder each
     wrong = check_grad(f, lambda x: -g(x), x)
     assert not wrong and "sign" in wrong.params["x"].diagnosis.kinds
     assert check_grad(f, g, x, full=True).mode == "full"
@@ -368,44 +368,3 @@ def test_no_correct_implementation_is_flagged_on_the_catalog_problems(mutant):
 def test_first_wrong_layer_localises_the_mistake():
     result = check_mutant(next(m for m in CATALOG if m.name == "W_instead_of_WT"))
     assert first_wrong_layer(result.mutant.spec, result.report) == 1
-
-
-# -- plots ---------------------------------------------------------------------------------
-def test_taylor_test_slopes_tell_right_from_wrong(tmp_path):
-    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce")
-    obj = lambda p: network.objective(spec, p, X, Y)  # noqa: E731
-    grads = manual.loss_and_grads(spec, params, X, Y)[1]
-    right = plots.taylor_remainders(obj, grads, params)
-    wrong = plots.taylor_remainders(obj, {k: 1.1 * v for k, v in grads.items()}, params)
-    assert 1.9 < right["slope"] < 2.1 and 0.9 < wrong["slope"] < 1.1
-    path = plots.plot_taylor_test({"right": right, "wrong": wrong}, tmp_path / "t.png")
-    assert (tmp_path / "t.png").stat().st_size > 5000 and path.endswith("t.png")
-
-
-def test_step_sweep_shows_the_v():
-    f = lambda x: float(np.sum(np.sin(x)))  # noqa: E731
-    x = np.array([0.7])
-    sweep = plots.step_sweep(f, x, (0,), np.cos(0.7))
-    central = sweep["central"]
-    best = int(np.argmin(central))
-    assert 0 < best < len(central) - 1  # errors fall, then rise: truncation, then round-off
-    assert central[0] > 100 * central[best] and central[-1] > 100 * central[best]
-
-
-def test_layer_gradient_norms_show_the_article_init_vanishing():
-    X, y = network.moons(60)
-    norms = {}
-    for init in ("article", "xavier"):
-        spec = network.NetworkSpec([2, 8, 8, 1], init=init)
-        norms[init] = plots.layer_grad_norms(
-            spec, X, y, lambda s, p, X_, Y_: manual.loss_and_grads(s, p, X_, Y_), 5, 1.0
-        )
-    assert norms["article"].shape == (5, 3)
-    assert norms["article"][0, 0] < 1e-2 * norms["xavier"][0, 0]
-
-
-def test_no_warnings_from_plotting(tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        plots.plot_cost_histories({"a": [1.0, 0.5], "b": [1.0, 0.5]}, tmp_path / "c.png")
-    assert (tmp_path / "c.png").exists()
