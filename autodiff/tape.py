@@ -191,6 +191,8 @@ def backpropagate(
     When the graph is being released, a primitive's in-place VJP (``definplace``) may build its
     result in the incoming gradient and the node's own output, if nothing else refers to them:
     fresh arrays cost more than arithmetic here (their pages are touched for the first time).
+    For the same reason a released node's gradient and output go back to the engine's pool
+    (``autodiff.pool``) under the same rule, for the next operation of that shape.
     With ``keep_skeleton`` (what ``Tensor.backward`` asks for: a user may draw the graph next)
     a released node keeps a ``Skeleton`` (``autodiff.skeleton``), its structure and small
     summaries; the functional API and ``loss_and_grads`` skip that cost.
@@ -243,6 +245,7 @@ def backpropagate(
                 # the same rule as for the in-place VJPs: g held by the local alone, ans by the
                 # local and the node, the node by the local and the tape's list
                 values = None
+                # (small arrays first skip the checks: the pool would refuse them anyway)
                 if type(g) is np.ndarray and g.nbytes >= POOL.min_bytes and may_overwrite(g):
                     POOL.give(g)
                 if ans.nbytes >= POOL.min_bytes and may_overwrite(ans, 1, owner=node):
