@@ -348,6 +348,10 @@ def _options(f, grad_f, **kw) -> _Options:
 
 def _analytic_arrays(g, structure: Structure) -> tuple[list, list[str]]:
     """The analytic gradient, one array (or None when missing) per array of x; and notes."""
+    if g is None:  # a grad_f that forgot its return statement
+        raise TypeError(
+            f"grad_f returned None; it must return the gradient, {structure.tree.describe()} like x"
+        )
     notes: list[str] = []
     arrays = []
     for i, item in enumerate(structure.gradient_parts(g, notes)):

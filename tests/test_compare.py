@@ -475,3 +475,10 @@ def test_a_right_relu_network_over_many_examples_never_reads_disagreement():
     result = compare_network(spec, X, network.targets(spec, y), epochs=0)
     assert result.verdict != "fail", str(result)
     assert result.odd_one_out == {}
+
+
+def test_a_grad_f_that_returns_none_is_named():
+    with pytest.raises(
+        TypeError, match=r"grad_f returned None; .* an array of shape \(3,\) like x"
+    ):
+        check_grad(lambda x: np.sum(x**2), lambda x: None, np.ones(3))
