@@ -323,6 +323,8 @@ def compare_network(
             sources[ref] = rg
 
     def agree_pair(a, b, p):
+        if p not in sources[a] or p not in sources[b]:  # a gradient that lacks p agrees with none
+            return False
         ga, gb = np.asarray(sources[a][p], float), np.asarray(sources[b][p], float)
         if ga.shape != gb.shape or not (np.all(np.isfinite(ga)) and np.all(np.isfinite(gb))):
             return False
