@@ -22,6 +22,7 @@ Both steps fail loudly rather than let the run test the unmutated code.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -64,6 +65,16 @@ def _translate_mutant_names() -> None:
     trampoline.get_mutant_under_test = mutant_under_test
     trampoline.record_trampoline_hit = record_trampoline_hit
     trampoline._backproof_names = True
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Run the fastest tests first: mutmut stops at the first failure (``-x``), so a mutant a
+    quick test kills no longer waits for the slow ones (the order cannot change a verdict)."""
+    stats = MUTANTS / "mutmut-stats.json"
+    if not stats.is_file():  # the first statistics run, which records the durations
+        return
+    seconds = json.loads(stats.read_text())["duration_by_test"]
+    items.sort(key=lambda item: seconds.get(item.nodeid, 0.0))
 
 
 _import_backproof_from_mutants()
