@@ -6,6 +6,7 @@ tests are cheap to run for every mutant of compare/network_check.py (docs/mutati
 """
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -150,6 +151,9 @@ def test_params_default_to_the_specs_initial_parameters():
     )
     assert default.losses == given.losses
     assert default.training[0].history == given.training[0].history
+    # by default, 50 epochs at a learning rate of 0.5
+    expected = manual.train(X, y, spec, 50, 0.5, params=network.init_params(spec), progress=False)
+    assert default.training[0].history == expected[1]
 
 
 def test_richardson_makes_the_finite_difference_reference_more_accurate():
@@ -434,7 +438,8 @@ def test_training_histories_must_agree_to_1e4_eps(small, monkeypatch, shift, agr
         spec, X, Y, params, implementations=["manual"], references=["autograd"], epochs=3
     )
     assert result.training_agree is agree and bool(result) is agree
-    assert ("DISAGREE" in str(result)) is not agree
+    training_line = str(result).splitlines()[-1]
+    assert training_line.endswith("— agree" if agree else "— DISAGREE")
     history = np.array(result.training[0].history)
     assert result.training_max_diff == pytest.approx(shift * EPS * history.max(), rel=1e-3)
 
@@ -498,8 +503,21 @@ def test_the_table_marks_a_missing_cell():
     result.cells = [c for c in result.cells if c.param != "b2"]
     row = result.table().splitlines()[-1]
     assert row.split() == ["manual", "b2", "-"]
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError) as info:
         result.cell("manual", "autograd", "b2")
+    assert info.value.args == (("manual", "autograd", "b2"),)
+
+
+def test_table_rows_have_one_fixed_width_column_per_reference(small):
+    spec, params, X, Y = small
+    result = compare_network(
+        spec, X, Y, params, implementations=["manual"], references=["autograd", "fd"], epochs=0
+    )
+    result.cells = [c for c in result.cells if (c.reference, c.param) != ("autograd", "W1")]
+    lines = result.table().splitlines()
+    assert all(len(line) == 16 + 7 + 2 * 14 for line in lines)
+    w1 = result.cell("manual", "fd", "W1").rel_error
+    assert lines[2] == f"{'manual':<16}{'W1':<7}{'-':>14}{w1:>13.2e} "  # agreement: a blank mark
 
 
 def test_to_dict_fields(small):
@@ -546,3 +564,75 @@ def test_to_dict_fields(small):
     assert d["training_agree"] is True
     assert set(d["seconds"]) == {"manual", "reference:autograd", "training"}
     assert d["odd_one_out"] == {} and d["notes"] == []
+
+
+def test_each_implementation_is_the_one_named(small):
+    """Every row of the comparison is measured on that implementation's own gradient."""
+    spec, params, X, Y = small
+    result = compare_network(spec, X, Y, params, references=["autograd"], epochs=0)
+    _, ref = reference.loss_and_grads(spec, params, X, Y)
+    own = {
+        "manual": manual.loss_and_grads(spec, params, X, Y)[1],
+        "tensor": autodiff.loss_and_grads(spec, params, X, Y, "tensor")[1],
+        "scalar": autodiff.loss_and_grads(spec, params, X, Y, "scalar")[1],
+        "autograd": ref,
+    }
+    for name, grads in own.items():
+        for p in params:
+            error = float(np.max(np.abs(np.asarray(grads[p], float) - ref[p])))
+            assert result.cell(name, "autograd", p).max_abs_error == error, (name, p)
+    assert (
+        len({tuple(c.max_abs_error for c in result.cells if c.implementation == n) for n in own})
+        > 2
+    )
+
+
+def test_bad_choices_are_named(small):
+    spec, params, X, Y = small
+    for kwargs, name in [
+        ({"implementations": ["julia"]}, "implementations"),
+        ({"references": ["oracle"]}, "references"),
+        ({"fd_method": "forward"}, "fd_method"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            compare_network(spec, X, Y, params, epochs=0, **kwargs)
+        assert str(info.value).startswith(f"{name} must be one of ")
+
+
+def test_seconds_are_the_time_each_step_took(small):
+    spec, params, X, Y = small
+    start = time.perf_counter()
+    result = compare_network(spec, X, Y, params, epochs=2)
+    elapsed = time.perf_counter() - start
+    assert all(isinstance(s, float) and 0 <= s <= elapsed for s in result.seconds.values())
+
+
+def test_fd_agree_is_the_documented_rule_at_its_edges():
+    """|g - ref| <= 3 err + 7 sqrt(eps) |ref| + 100 eps max|ref|, entry by entry, kinks excused:
+    here with ref = [0, 2], so the first entry's bound is 3 err + 200 eps exactly."""
+    ref = np.array([0.0, 2.0])
+    none = np.zeros(2, bool)
+
+    def agree(first, err=0.0, kink=none):
+        return nc._fd_agree(np.array([first, 2.0]), ref, np.array([err, 0.0]), kink, np.float64)
+
+    assert agree(200 * EPS) and not agree(201 * EPS)  # the bound itself agrees
+    assert agree(-200 * EPS) and not agree(-201 * EPS)
+    assert agree(3e-10, err=1e-10) and not agree(3.5e-10, err=1e-10)
+    assert agree(1.0, kink=np.array([True, False]))
+    assert nc._fd_agree(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, bool), np.float64)
+
+
+def test_check_implementation_names_x_m_and_passes_options_on(small):
+    spec, params, X, Y = small
+
+    def times_m(p):
+        return {k: v * 5 for k, v in manual.loss_and_grads(spec, p, X, Y)[1].items()}
+
+    report = nc.check_implementation(spec, params, X, Y, times_m)
+    assert not report
+    assert report.params["W1"].diagnosis.text.endswith("x m (= 5)")
+    named = nc.check_implementation(spec, params, X, Y, times_m, factors={"batch": 5})
+    assert named.params["W1"].diagnosis.text.endswith("x batch (= 5)")
+    central = nc.check_implementation(spec, params, X, Y, times_m, method="central")
+    assert central.method == "central" and report.method != "central"
