@@ -36,14 +36,15 @@ def test_the_cost_of_saturated_outputs_is_a_rounding_step_from_the_edge(dtype):
     )
 
 
-def test_backprop_takes_labels_as_a_row_or_a_flat_vector():
+def test_backprop_takes_labels_as_a_row_a_column_or_a_flat_vector():
     X, y = network.moons(12)
     params = manual.init_params([2, 3, 1], seed=1)
     AL, caches = manual.forward_prop(X, params)
     as_row = manual.backprop(AL, y.reshape(1, -1), caches)
-    as_vector = manual.backprop(AL, y.reshape(-1), caches)
-    for key in as_row:
-        np.testing.assert_array_equal(as_row[key], as_vector[key])
+    for labels in (y.reshape(-1), y.reshape(-1, 1)):
+        other = manual.backprop(AL, labels, caches)
+        for key in as_row:
+            np.testing.assert_array_equal(as_row[key], other[key])
 
 
 def test_update_parameters_steps_every_weight_and_bias():

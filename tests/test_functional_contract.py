@@ -63,6 +63,9 @@ def test_hvp_says_what_v_must_be():
     assert str(info.value) == "v must have the shape of x for x: (3,), got (3, 1)"
     with pytest.raises(ValueError, match=r"v\['b'\] must be finite"):
         autodiff.hvp(cubic, x, {"a": np.ones(2), "b": np.array([1.0, np.inf])})
+    with pytest.raises(ValueError) as info:
+        autodiff.hvp(lambda t: (t**3).sum(), np.ones(2), np.array([1.0, np.nan]))
+    assert str(info.value).startswith("v must be finite")
     with pytest.raises(TypeError, match="f must be callable, got int 3"):
         autodiff.hvp(3, np.ones(2), np.ones(2))
 
