@@ -4,36 +4,47 @@ if __name__ != "backproof.autodiff":  # the folder installs under the one import
     raise ImportError(f"import backproof.autodiff, not {__name__}")
 
 
-from . import functions
+from . import nn, primitives
 from .functional import grad, hvp, value_and_grad
-from .functions import (
+from .graph import draw, to_dot
+from .network_grads import ENGINES, TENSOR_OPS, VALUE_OPS, loss_and_grads, train
+from .primitives import (
+    ACTIVATIONS,
+    abs,
     broadcast_to,
+    clip,
+    concatenate,
+    cos,
     exp,
+    expm1,
     log,
     logsumexp,
     matmul,
     maximum,
     mean,
-    relu,
+    minimum,
     reshape,
-    sigmoid,
+    sin,
     softmax,
-    softplus,
-    tanh,
+    sqrt,
+    stack,
     transpose,
     where,
 )
-from .graph import draw, to_dot
-from .model import ENGINES, TENSOR_OPS, VALUE_OPS, loss_and_grads, train
-from .registry import SCALAR_PRIMITIVES, TENSOR_PRIMITIVES, defvjp, primitive
-from .tape import enable_grad, no_grad
-from .tensor import Tensor
-from .value import Value
+from .registry import SCALAR_PRIMITIVES, TENSOR_PRIMITIVES, defvjp
+from .tape import enable_grad, no_grad, reverse_tape
+from .tensor import Tensor, primitive
+from .value import Value, scalar_primitive
+
+# every elementwise activation of the registry is a function here too: autodiff.sigmoid, ...
+globals().update(primitives.ELEMENTWISE)
 
 __all__ = [
     "Tensor", "Value", "no_grad", "enable_grad", "grad", "value_and_grad", "hvp",
     "loss_and_grads", "train", "ENGINES", "TENSOR_OPS", "VALUE_OPS",
-    "primitive", "defvjp", "TENSOR_PRIMITIVES", "SCALAR_PRIMITIVES", "functions",
-    "exp", "log", "tanh", "sigmoid", "relu", "softplus", "softmax", "logsumexp", "mean",
-    "maximum", "where", "matmul", "reshape", "transpose", "broadcast_to", "to_dot", "draw",
+    "primitive", "scalar_primitive", "defvjp", "TENSOR_PRIMITIVES", "SCALAR_PRIMITIVES",
+    "primitives", "reverse_tape", "exp", "expm1", "log", "logsumexp", "mean", "maximum", "where",
+    "matmul", "reshape", "transpose", "broadcast_to", "softmax", "to_dot", "draw",
+    "abs", "sqrt", "sin", "cos", "minimum", "clip", "concatenate", "stack",
+    "ACTIVATIONS", "nn", *primitives.ELEMENTWISE,
 ]  # fmt: skip

@@ -2,39 +2,51 @@
 
 ``Tensor(data, requires_grad=False)``; ``.data`` is the ndarray, ``.grad`` the accumulated
 gradient (an ndarray of the same shape, or None), ``.backward(gradient=None)`` runs reverse mode
-from this tensor. Operations on tensors are primitives (``autodiff.functions``) applied through
-``apply``, which records a node only when an argument requires a gradient and recording is on.
+from this tensor. Operations on tensors are primitives (``autodiff.primitives``): ``primitive``
+below makes one, and calling it runs ``apply``, which records a node only when an argument
+requires a gradient and recording is on; ``autodiff.tape.backpropagate`` runs the chain rule.
 """
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 
 import numpy as np
 
-from .registry import Primitive
-from .tape import grad_enabled, next_stamp, reverse_tape
+from .registry import TENSOR_PRIMITIVES, Primitive, register
+from .tape import backpropagate, grad_enabled, next_stamp
 
-__all__ = ["Tensor", "apply", "sum_to_shape", "grads_of"]
-
-
-class _Released:
-    """Stands in for the primitive of a node whose graph a backward pass has released."""
-
-    name = "released"
-    vjps = ()
-
-
-RELEASED = _Released()
+__all__ = ["Tensor", "TensorPrimitive", "primitive", "apply", "grads_of"]
 
 
 class Tensor:
     """An ndarray with a gradient. Integers and booleans are stored as float64."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_prim", "_args", "_kw", "_seq", "__weakref__")
-    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operators
+    __slots__ = (
+        "data", "grad", "requires_grad", "name", "_prim", "_args", "_kw", "_seq", "__weakref__"
+    )  # fmt: skip
+    __array_priority__ = 1000  # for code that asks the old way; __array_ufunc__ decides now
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    # -- NumPy's functions on a Tensor: recorded as primitives, or refused ------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """``np.exp(t)``, ``np.add(a, t)``, ``a + t`` for an ndarray ``a``: the primitive of the
+        same name (a Tensor); comparisons give boolean arrays; anything else a TypeError."""
+        return _p.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """``np.sum(t)``, ``np.concatenate([t, a])``, ...: the primitive (a Tensor), the shape
+        for ``np.shape``/``np.ndim``/``np.size``; anything else a TypeError."""
+        return _p.array_function(func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        if self.requires_grad:
+            raise TypeError(
+                "a Tensor that requires a gradient cannot become an ndarray (the operation "
+                "would not be recorded); use t.data, or t.detach() for a copy off the graph"
+            )
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = ""):
         if isinstance(data, Tensor):
             data = data.data
         arr = np.asarray(data, dtype=dtype)
@@ -51,6 +63,9 @@ class Tensor:
         self._args = ()
         self._kw = None
         self._seq = next_stamp()
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {type(name).__name__} {name!r}")
+        self.name = name  # what drawings call this tensor
 
     # -- plain properties -------------------------------------------------------------------
     shape = property(lambda self: self.data.shape)
@@ -107,6 +122,86 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    # -- arithmetic: each operator is a primitive of ``autodiff.primitives`` ----------------------
+    def __add__(self, other):
+        return _p.add(self, other)
+
+    def __radd__(self, other):
+        return _p.add(other, self)
+
+    def __sub__(self, other):
+        return _p.sub(self, other)
+
+    def __rsub__(self, other):
+        return _p.sub(other, self)
+
+    def __mul__(self, other):
+        return _p.mul(self, other)
+
+    def __rmul__(self, other):
+        return _p.mul(other, self)
+
+    def __truediv__(self, other):
+        return _p.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _p.div(other, self)
+
+    def __matmul__(self, other):
+        return _p.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _p.matmul(other, self)
+
+    def __pow__(self, p):
+        return _p.power(self, p)
+
+    def __rpow__(self, base):
+        return _p.power(base, self)
+
+    def __neg__(self):
+        return _p.neg(self)
+
+    def __getitem__(self, index):
+        return _p.getitem(self, index)
+
+    # -- functions as methods (the activations' methods are added from the registry) -----------
+    def exp(self):
+        return _p.exp(self)
+
+    def log(self):
+        return _p.log(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return _p.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _p.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _p.max(self, axis=axis, keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return _p.logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis=-1):
+        return _p.softmax(self, axis=axis)
+
+    def reshape(self, *shape):
+        """``t.reshape(2, 3)`` or ``t.reshape((2, 3))``."""
+        one = len(shape) == 1 and not np.isscalar(shape[0])
+        return _p.reshape(self, shape[0] if one else shape)
+
+    def transpose(self, *axes):
+        """``t.transpose()`` reverses the axes; ``t.transpose(1, 0, 2)`` or ``((1, 0, 2))``."""
+        if len(axes) == 1 and not np.isscalar(axes[0]):
+            axes = axes[0]
+        return _p.transpose(self, tuple(axes) if axes else None)
+
+    @property
+    def T(self):
+        return _p.transpose(self)
+
     # -- reverse mode -----------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
         """Accumulate d(self)/d(leaf), contracted with ``gradient``, into every leaf's ``.grad``.
@@ -114,7 +209,8 @@ class Tensor:
         ``gradient`` defaults to 1 for a tensor with one element. With ``create_graph=True`` the
         backward pass is itself recorded and the leaves' ``.grad`` are tensors that can be
         differentiated again. Unless ``retain_graph`` (or ``create_graph``) is set, the graph is
-        released afterwards, so a second backward through it raises.
+        released afterwards, so a second backward through it raises; its arrays are freed, but
+        its structure stays, with every node's value and gradient, for ``to_dot`` and ``draw``.
         """
         if not self.requires_grad:
             raise RuntimeError(
@@ -135,7 +231,8 @@ class Tensor:
                     f"gradient must have the shape of the tensor {self.shape}, got {gradient.shape}"
                 )
         seed = Tensor(gradient) if create_graph else gradient
-        grads = backpropagate(self, seed, create_graph, release=not (retain_graph or create_graph))
+        release = not (retain_graph or create_graph)
+        grads = backpropagate(self, seed, create_graph, release, keep_skeleton=release)
         for leaf, g in grads.items():
             if not create_graph and not g.flags.writeable:
                 g = g.copy()
@@ -144,19 +241,6 @@ class Tensor:
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
-
-
-def sum_to_shape(g, shape: tuple):
-    """Sum ``g`` over the axes that broadcasting added or stretched, to give ``shape``."""
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
-    )
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape) if g.shape != shape else g
 
 
 def apply(prim: Primitive, *args, **kw):
@@ -176,7 +260,13 @@ def apply(prim: Primitive, *args, **kw):
         return out
     t = Tensor.__new__(Tensor)
     t.data = out if isinstance(out, np.ndarray) else np.asarray(out)
+    if t.data.dtype.hasobject:
+        raise TypeError(
+            f"{prim.name} got an argument that is neither a number, an array nor a Tensor "
+            f"(such as a Value): {', '.join(type(a).__name__ for a in args)}"
+        )
     t.grad = None
+    t.name = ""
     t._seq = next_stamp()
     if tracked and grad_enabled():
         t.requires_grad = True
@@ -187,73 +277,26 @@ def apply(prim: Primitive, *args, **kw):
     return t
 
 
-def _one_local_reference() -> int:
-    """What ``sys.getrefcount`` says of an array held by one local variable and nothing else."""
-    probe = np.empty(1)
-    return sys.getrefcount(probe)
+class TensorPrimitive(Primitive):
+    """A primitive on arrays: called, it runs ``apply`` (raw in, raw out; a tensor in, a tensor
+    out, recorded when it should be)."""
+
+    __slots__ = ()
+    __call__ = apply
 
 
-_ALONE = _one_local_reference()
+def primitive(forward: Callable | None = None, *, name: str | None = None):
+    """Make ``forward`` (a function on ndarrays) a differentiable operation on tensors, and
+    register it under ``name`` (default: the function's name); returns the callable primitive.
 
-
-def _owned(arr, holders: int = 0) -> bool:
-    """True when ``arr`` is a writeable ndarray with its own memory that nothing refers to but
-    the caller's one local variable and ``holders`` known others (so it may be overwritten)."""
-    return (
-        type(arr) is np.ndarray
-        and arr.base is None
-        and arr.flags.writeable
-        and sys.getrefcount(arr) == _ALONE + 1 + holders  # + 1: this function's own argument
-    )
-
-
-def backpropagate(root: Tensor, seed, create_graph: bool, release: bool) -> dict:
-    """Walk the tape back from ``root`` with dJ/d(root) = ``seed``; return {leaf: dJ/d(leaf)}.
-
-    Gradients of intermediate nodes live in a dict only while they are needed. Each node's
-    VJPs run on raw arrays, or on tensors (recording a new graph) when ``create_graph``.
-    When the graph is being released, a primitive's in-place VJP (``definplace``) may build its
-    result in the incoming gradient and the node's own output, if nothing else refers to them:
-    fresh arrays cost more than arithmetic here (their pages are touched for the first time).
+    Usable as a decorator, ``@primitive`` or ``@primitive(name="cube")``; give it its
+    derivatives with ``defvjp(prim, vjp_0, vjp_1, ...)`` (contract: ``autodiff.registry``).
     """
-    nodes, leaves = reverse_tape(root, Tensor)
-    grads = {id(root): seed}
-    for node in nodes:
-        g = grads.pop(id(node), None)
-        if node._prim is RELEASED:
-            raise RuntimeError(
-                "this graph was released by an earlier backward(); pass retain_graph=True to "
-                "the first backward() to go through it again"
-            )
-        if g is None:
-            continue
-        args = node._args
-        if create_graph:
-            values, ans = args, node
-        else:
-            values, ans = [a.data if type(a) is Tensor else a for a in args], node.data
-        kw = node._kw
-        inplace = node._prim.inplace_vjp if release and not create_graph else None
-        for i, a in enumerate(args):
-            if type(a) is Tensor and a.requires_grad:
-                if inplace is not None:
-                    # g is held by the local alone; ans by the local and the node; the node by
-                    # the local and the tape list (whoever else holds it may still read ans).
-                    # Asked before the call, whose argument tuple would hold them too.
-                    g_owned = _owned(g)
-                    ans_owned = _owned(ans, 1) and sys.getrefcount(node) == _ALONE + 1
-                    ga = inplace(g, ans, *values, g_owned=g_owned, ans_owned=ans_owned)
-                else:
-                    ga = node._prim.vjps[i](g, ans, *values, **kw)
-                if ga.shape != a.data.shape:
-                    ga = sum_to_shape(ga, a.data.shape)
-                key = id(a)
-                prev = grads.get(key)
-                grads[key] = ga if prev is None else prev + ga
-                ga = prev = None  # the dict is now the gradient's only holder
-        if release:
-            node._prim, node._args, node._kw = RELEASED, (), None
-    return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}
+    if forward is None:
+        return lambda f: primitive(f, name=name)
+    if not callable(forward):
+        raise TypeError(f"primitive needs a function, got {type(forward).__name__}")
+    return register(TENSOR_PRIMITIVES, TensorPrimitive(name or forward.__name__, forward))
 
 
 def grads_of(output: Tensor, inputs, *, create_graph: bool = False, seed=None) -> list:
@@ -273,3 +316,8 @@ def grads_of(output: Tensor, inputs, *, create_graph: bool = False, seed=None) -
                 g = Tensor(g)
         out.append(g)
     return out
+
+
+# The primitives need the Tensor class, and Tensor's operators need the primitives: they are
+# imported last, once Tensor exists, and looked up when an operator runs.
+from . import primitives as _p  # noqa: E402

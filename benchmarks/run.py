@@ -1,17 +1,27 @@
 """Side-by-side benchmarks: every number is measured in this one process, in this one run.
 
-    python benchmarks/run.py            # everything (a few minutes)
-    python benchmarks/run.py --quick    # fewer repeats, no full finite-difference reference
+    python benchmarks/run.py            # everything (several minutes on a quiet machine)
+    python benchmarks/run.py --quick    # under a minute: fewer repeats, no full FD run or catalog
     python benchmarks/run.py --configs A,B
     python benchmarks/run.py --json out.json
+    python benchmarks/run.py --blas-threads 1   # steadier ratios on a machine shared with others
 
-For configs A-D (float64, a sigmoid network with binary cross-entropy, one full-batch
-``loss_and_grads``), the median time of each implementation is printed as a ratio to the
-hand-derived NumPy step (``manual``), the implementations taking turns round by round (in short
-warmed-up blocks) so that drifts of the machine hit them all alike. Then: manual's GEMM
-throughput at D as a fraction of the float64 matrix-multiply peak measured here; ``Value``
-nodes per second on an MLP(2,[16,16,1]) over 100 points with squared error, beside micrograd's
-when it is installed; and the time of ``check_grad`` with default settings and of a full
+For each config (a sigmoid network with binary cross-entropy, one full-batch ``loss_and_grads``:
+forward, cost and every gradient; C and D also in float32) each implementation's median time is
+printed as a ratio to the hand-derived NumPy step (``manual``), measured in two orders:
+
+- **blocks**: ``check=False``, the implementations taking turns round by round, each timed over
+  a short warmed-up block of calls in a row (its steady state in a training loop);
+- **interleaved**: the default path (``check=True``, as users call it), one call of each
+  implementation in turn, every call timed on its own (so each runs right after the others).
+
+The targets are read on the interleaved, default-path numbers. ``best`` is the fastest NumPy step
+this file can write for the same network (workspace allocated once, every product and
+elementwise pass written into it, no validation): ``manual / best`` shows how close the floor
+the engine is measured against is to what NumPy can do. Then: manual's matrix-product throughput
+at D as a fraction of the float64 and float32 GEMM peaks measured here; ``Value`` nodes per
+second on micrograd's MLP(2,[16,16,1]) over 100 points with squared error, beside micrograd's
+(``pip install micrograd``); and the time of ``check_grad`` with default settings and of a full
 element-wise ``compare_network`` on config C.
 PyTorch is timed when it is installed (``pip install torch==2.13.0``); it is never a dependency.
 """
@@ -20,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import platform
@@ -34,6 +45,13 @@ import time
 if "--keep-openblas-env" not in sys.argv:
     for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         os.environ.pop(_var, None)
+# --blas-threads N: on a machine shared with other work, BLAS threads that wait for a core spin
+# and distort the ratios; one thread gives steadier ones. Read before NumPy starts its threads.
+for _i, _arg in enumerate(sys.argv):
+    if _arg.startswith("--blas-threads"):
+        _n = _arg.partition("=")[2] or (sys.argv[_i + 1] if _i + 1 < len(sys.argv) else "")
+        for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[_var] = _n
 
 import numpy as np  # noqa: E402
 
@@ -42,27 +60,101 @@ from backproof.compare import check_grad, compare_network, reference  # noqa: E4
 from backproof.compare import mutants as catalog  # noqa: E402
 
 CONFIGS = {
-    "A": ([2, 4, 1], 200),
-    "B": ([2, 16, 16, 1], 1000),
-    "C": ([784, 128, 64, 1], 1024),
-    "D": ([784, 1024, 1024, 1], 8192),
+    "A": ([2, 4, 1], 200, "float64"),
+    "B": ([2, 16, 16, 1], 1000, "float64"),
+    "C": ([784, 128, 64, 1], 1024, "float64"),
+    "C32": ([784, 128, 64, 1], 1024, "float32"),
+    "D": ([784, 1024, 1024, 1], 8192, "float64"),
+    "D32": ([784, 1024, 1024, 1], 8192, "float32"),
 }
-TARGETS = {"A": 3.0, "B": 1.5, "C": 1.15, "D": 1.05}
+# tensor / manual, default path, interleaved
+TARGETS = {"A": 2.5, "B": 1.3, "C": 1.05, "C32": 1.05, "D": 1.05, "D32": 1.05}
+BEST_TARGET = 1.3  # manual / best, default path, interleaved, at every size
+GEMM_TARGETS = {"float64": 0.75, "float32": 0.70}  # manual at D, fraction of the GEMM peak
+VALUE_TARGET = 2_000_000  # Value nodes per second, gc on
 # the engine's issue also asks for [2, 16, 16, 1] at m = 100 and m = 10,000
-CONFIGS |= {"b": ([2, 16, 16, 1], 100), "B'": ([2, 16, 16, 1], 10_000)}
+CONFIGS |= {"b": ([2, 16, 16, 1], 100, "float64"), "B'": ([2, 16, 16, 1], 10_000, "float64")}
+DEFAULT_CONFIGS = ["A", "B", "C", "C32", "D", "D32"]
+# rounds (blocks, interleaved) and calls per block for each config
+ROUNDS = {
+    "A": (60, 3000, 10),
+    "b": (60, 3000, 10),
+    "B": (40, 600, 10),
+    "B'": (20, 100, 1),
+    "C": (15, 60, 1),
+    "C32": (15, 60, 1),
+    "D": (3, 5, 1),
+    "D32": (3, 5, 1),
+}
 
 
 def problem(config: str):
-    dims, m = CONFIGS[config]
-    spec = network.NetworkSpec(dims, init="xavier", seed=0)
+    dims, m, dtype = CONFIGS[config]
+    spec = network.NetworkSpec(dims, init="xavier", seed=0, dtype=dtype)
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((dims[0], m))
-    Y = (rng.random((1, m)) > 0.5).astype(float)
+    X = rng.standard_normal((dims[0], m)).astype(dtype)
+    Y = (rng.random((1, m)) > 0.5).astype(dtype)
     return spec, network.init_params(spec), X, Y
 
 
+def best_numpy_step(spec, params, X, Y):
+    """The fastest step of this sigmoid/bce network NumPy allows here, as a baseline for manual.
+
+    Every array is allocated once, here: each call writes Z_l = W_l A_{l-1} (+ b_l, then the
+    sigmoid, in place), the gradients and the backward temporaries into that workspace, so no
+    call touches fresh memory. The returned gradients are overwritten by the next call.
+    """
+    L, m, dt = spec.n_layers, X.shape[1], spec.dtype
+    dims = spec.layer_dims
+    Zs = [None] + [np.empty((dims[l], m), dt) for l in range(1, L + 1)]
+    dAs = [None] + [np.empty((dims[l], m), dt) for l in range(1, L)]
+    A_L, dZ_L, loss = (np.empty((dims[L], m), dt) for _ in range(3))
+    grads = {k: np.empty_like(v) for k, v in params.items()}
+    W, b, dW, db = ([None] + [d[f"{k}{l}"] for l in range(1, L + 1)] for d, k in
+                    [(params, "W"), (params, "b"), (grads, "W"), (grads, "b")])  # fmt: skip
+    inv_m = dt.type(1.0 / m)
+
+    def sigmoid_in_place(Z, out):  # 1 / (1 + e^-z); e^-z may overflow to inf: the limit 0
+        np.negative(Z, out=out)
+        np.exp(out, out=out)
+        out += 1
+        np.reciprocal(out, out=out)
+
+    def step():
+        A = X
+        with np.errstate(over="ignore"):
+            for l in range(1, L + 1):
+                Z = Zs[l]
+                np.matmul(W[l], A, out=Z)
+                Z += b[l]
+                if l < L:
+                    sigmoid_in_place(Z, Z)
+                A = Z
+            sigmoid_in_place(Zs[L], A_L)
+        # bce from the logits: softplus(z) - y z
+        np.logaddexp(0, Zs[L], out=loss)
+        np.subtract(loss, np.multiply(Y, Zs[L], out=dZ_L), out=loss)
+        J = float(loss.sum()) / m
+        dZ = np.subtract(A_L, Y, out=dZ_L)
+        dZ *= inv_m
+        for l in range(L, 0, -1):
+            A_prev = Zs[l - 1] if l > 1 else X
+            np.matmul(dZ, A_prev.T, out=dW[l])
+            np.sum(dZ, axis=1, keepdims=True, out=db[l])
+            if l > 1:
+                dA = dAs[l - 1]
+                np.matmul(W[l].T, dZ, out=dA)
+                dA *= A_prev  # sigmoid' = A (1 - A), with A_{l-1} as scratch space
+                np.subtract(1, A_prev, out=A_prev)
+                dA *= A_prev
+                dZ = dA
+        return J, grads
+
+    return step
+
+
 def torch_step(spec, params, X, Y):
-    """The same step in PyTorch (float64, CPU), or None when torch is not installed."""
+    """The same step in PyTorch (the problem's dtype, CPU), or None when torch is not installed."""
     try:
         import torch
     except ImportError:
@@ -116,12 +208,14 @@ def _blas_kernel() -> str:
     )
 
 
-def step_functions(spec, params, X, Y) -> dict:
-    """One full-batch (loss, gradient) step of each implementation, inputs checked once."""
+def step_functions(spec, params, X, Y, *, check: bool) -> dict:
+    """One full-batch (loss, gradient) step of each implementation; ``check`` is the validation
+    flag of the three library implementations (``best`` never validates)."""
     return {
-        "manual": lambda: manual.loss_and_grads(spec, params, X, Y, check=False),
-        "tensor": lambda: autodiff.loss_and_grads(spec, params, X, Y, check=False),
-        "autograd": lambda: reference.loss_and_grads(spec, params, X, Y, check=False),
+        "manual": lambda: manual.loss_and_grads(spec, params, X, Y, check=check),
+        "tensor": lambda: autodiff.loss_and_grads(spec, params, X, Y, check=check),
+        "autograd": lambda: reference.loss_and_grads(spec, params, X, Y, check=check),
+        "best": best_numpy_step(spec, params, X, Y),
     }
 
 
@@ -145,12 +239,39 @@ def time_in_blocks(
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
-def gemm_peak(n: int = 2048, rounds: int = 5) -> float:
-    """float64 GFLOP/s of one n x n matrix product, the best of ``rounds``."""
+def time_interleaved(fns: dict, rounds: int, warm: int = 1) -> dict:
+    """Median seconds per call, one call of each function in turn, each call timed on its own:
+    every function runs right after the others, as in a program that mixes them."""
+    for _ in range(warm):
+        for f in fns.values():
+            f()
+    times = {k: [] for k in fns}
+    clock = time.perf_counter
+    for _ in range(rounds):
+        for k, f in fns.items():
+            t0 = clock()
+            f()
+            times[k].append(clock() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def same_numbers(spec, params, X, Y) -> float:
+    """The largest relative difference between best's and manual's gradients (a sanity check
+    that the baseline computes the same step)."""
+    _, g_best = best_numpy_step(spec, params, X, Y)()
+    _, g_manual = manual.loss_and_grads(spec, params, X, Y, check=False)
+    return max(
+        float(np.max(np.abs(g_best[k] - g_manual[k])) / (np.max(np.abs(g_manual[k])) + 1e-30))
+        for k in g_manual
+    )
+
+
+def gemm_peak(dtype="float64", n: int = 2048, rounds: int = 5) -> float:
+    """GFLOP/s of one n x n matrix product in ``dtype``, the best of ``rounds``."""
     rng = np.random.default_rng(1)
-    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(rounds))
+    a, b = (rng.standard_normal((n, n)).astype(dtype) for _ in range(2))
+    out = a @ b
+    best = min(_timed(lambda: np.matmul(a, b, out=out)) for _ in range(rounds))
     return 2 * n**3 / best / 1e9
 
 
@@ -206,6 +327,40 @@ def mlp_nodes_per_second(Value, rounds: int = 5) -> tuple[int, float]:
     return nodes, nodes / best
 
 
+class _Slotted:
+    """A stand-in node: as many slots as a ``Value``, no methods."""
+
+    __slots__ = ("data", "grad", "_prim", "_a", "_b", "_seq")
+
+
+def cpython_floor(n: int = 64_000, rounds: int = 5) -> float:
+    """Seconds per node of the least a scalar engine does per recorded operation: one Python
+    call that creates a slotted object, fills its slots and keeps it (a graph stays alive until
+    backward). With the garbage collector on, as the graph grows its collections visit every
+    kept object again, and that is part of the floor."""
+    new, stamp = _Slotted.__new__, itertools.count().__next__
+
+    def record(a, b):
+        out = new(_Slotted)
+        out.data, out.grad, out._prim, out._a, out._b, out._seq = 1.0, 0.0, None, a, b, stamp()
+        return out
+
+    def build():
+        kept, prev = [], None
+        for _ in range(n):
+            prev = record(prev, 2.0)
+            kept.append(prev)
+        return kept
+
+    best = np.inf
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        graph = build()
+        best = min(best, time.perf_counter() - t0)
+        del graph
+    return best / n
+
+
 def catalog_on(spec, params, X, Y):
     """How many of the catalog's wrong derivations the default check_grad catches on this spec
     (those that apply: bce mutants that change the gradient of a sigmoid network)."""
@@ -228,97 +383,99 @@ def catalog_on(spec, params, X, Y):
     return caught, applicable
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats; skip the full FD run")
-    parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument(
-        "--keep-openblas-env",
-        action="store_true",
-        help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as the environment sets them",
-    )
-    parser.add_argument(
-        "--configs",
-        default=",".join(CONFIGS),
-        help="comma-separated configs (default: all of A,B,C,D,b,B')",
-    )
-    args = parser.parse_args(argv)
-    results = {
-        "machine": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "cpu_count": os.cpu_count(),
-            "processor": _cpu_name(),
-            "blas": _blas_kernel(),
-            "platform": platform.platform(),
-        }
+def measure_config(name: str, quick: bool) -> dict:
+    """Time every implementation on one config in both orders; ratios to manual (and best)."""
+    spec, params, X, Y = problem(name)
+    r_blocks, r_inter, inner = ROUNDS[name]
+    big = name.startswith("D")
+    if quick:
+        r_blocks, r_inter = max(3, r_blocks // 5), max(3 if big else 5, r_inter // 5)
+    unchecked = step_functions(spec, params, X, Y, check=False)
+    if quick and big:
+        del unchecked["autograd"]  # about twice manual's time per call: the full run has it
+    blocks = time_in_blocks(unchecked, r_blocks, inner, warm=1 if quick else 2)
+    default = step_functions(spec, params, X, Y, check=True)
+    inter = time_interleaved({k: default[k] for k in ("manual", "tensor", "best")}, r_inter)
+    row = {
+        "dims": CONFIGS[name][0],
+        "m": CONFIGS[name][1],
+        "dtype": CONFIGS[name][2],
+        "seconds": {"blocks, check=False": blocks, "interleaved, default path": inter},
+        "blocks": {k: blocks[k] / blocks["manual"] for k in ("tensor", "autograd") if k in blocks},
+        "interleaved": {"tensor": inter["tensor"] / inter["manual"]},
+        "best_gradient_difference": same_numbers(spec, params, X, Y),
     }
-    try:
-        import torch
-
-        results["machine"]["torch"] = torch.__version__
-    except ImportError:
-        torch = None
-    print(f"machine: {results['machine']}")
-    print(f"garbage collector enabled: {gc.isenabled()}\n")
-
-    rounds = {"A": 60, "b": 60, "B": 40, "B'": 20, "C": 15, "D": 5}
-    header = (
-        f"{'config':<8}{'dims':<22}{'m':>6}{'manual ms':>11}{'tensor':>9}{'target':>8}"
-        f"{'autograd':>10}{'torch':>8}"
-    )
-    print(header)
-    print("-" * len(header))
-    table = {}
-    names = [c.strip() for c in args.configs.split(",") if c.strip()]
-    unknown = [c for c in names if c not in CONFIGS]
-    if unknown:
-        parser.error(f"--configs: unknown {unknown}; choose from {', '.join(CONFIGS)}")
-    for name in names:
-        spec, params, X, Y = problem(name)
-        fns = step_functions(spec, params, X, Y)
-        r = max(3, rounds[name] // (5 if args.quick else 1))
-        inner = 10 if name in ("A", "b", "B") else 1
-        t = time_in_blocks(fns, r, inner)
-        row = {k: t[k] / t["manual"] for k in t}
-        row["manual_seconds"] = t["manual"]
-        step = torch_step(spec, params, X, Y)
-        if step is not None:
-            # PyTorch's OpenMP threads keep spinning after its calls and would slow the NumPy
-            # step timed next: it gets a phase of its own, against manual again, with a pause
-            # before each block
-            tt = time_in_blocks({"torch": step, "manual": fns["manual"]}, r, inner, pause=0.3)
-            row["torch"] = tt["torch"] / tt["manual"]
-        table[name] = row
-        torch_txt = f"{row['torch']:>8.2f}" if "torch" in row else f"{'-':>8}"
-        print(
-            f"{name:<8}{str(CONFIGS[name][0]):<22}{CONFIGS[name][1]:>6}"
-            f"{t['manual'] * 1e3:>11.3f}{row['tensor']:>9.2f}"
-            f"{f'{TARGETS[name]:.2f}' if name in TARGETS else '-':>8}"
-            f"{row['autograd']:>10.2f}{torch_txt}"
+    row["blocks"]["manual/best"] = blocks["manual"] / blocks["best"]
+    row["interleaved"]["manual/best"] = inter["manual"] / inter["best"]
+    step = torch_step(spec, params, X, Y)
+    if step is not None:
+        # PyTorch's OpenMP threads keep spinning after its calls and would slow the NumPy
+        # step timed next: it gets a phase of its own, against manual again, with a pause
+        # before each block
+        tt = time_in_blocks(
+            {"torch": step, "manual": unchecked["manual"]}, r_blocks, inner, pause=0.3
         )
-    results["ratios"] = table
+        row["blocks"]["torch"] = tt["torch"] / tt["manual"]
+    return row
 
-    if "D" in names:
-        peak = gemm_peak()
-        spec, params, X, Y = problem("D")
+
+HEADER = (
+    f"{'':<44}|{'blocks, check=False':^33}|{'interleaved, default path':^36}|\n"
+    f"{'config':<7}{'dims, m':<29}{'dtype':<8}|{'manual ms':>10}{'tensor':>7}{'autogr':>7}"
+    f"{'m/best':>8} |{'manual ms':>10}{'tensor':>7}{'target':>7}{'m/best':>8}{'ok':>4}"
+    f"|{'torch':>6}"
+)
+
+
+def _format_row(name: str, row: dict) -> str:
+    b, i = row["blocks"], row["interleaved"]
+    sec = row["seconds"]
+    target = TARGETS.get(name)
+    ok = (i["tensor"] <= target if target else True) and i["manual/best"] <= BEST_TARGET
+    autograd = f"{b['autograd']:>7.2f}" if "autograd" in b else f"{'-':>7}"
+    torch_txt = f"{b['torch']:>6.2f}" if "torch" in b else f"{'-':>6}"
+    return (
+        f"{name:<7}{str(row['dims']) + ', ' + str(row['m']):<29}{row['dtype']:<8}|"
+        f"{sec['blocks, check=False']['manual'] * 1e3:>10.3f}{b['tensor']:>7.2f}{autograd}"
+        f"{b['manual/best']:>8.2f} |"
+        f"{sec['interleaved, default path']['manual'] * 1e3:>10.3f}{i['tensor']:>7.2f}"
+        f"{f'{target:.2f}' if target else '-':>7}{i['manual/best']:>8.2f}"
+        f"{'yes' if ok else 'NO':>4}|{torch_txt}"
+    )
+
+
+def measure_gemm(table: dict, results: dict) -> None:
+    """manual at D (and D32) as a fraction of the GEMM peak of its dtype, measured now."""
+    results["gemm"] = {}
+    for name in ("D", "D32"):
+        if name not in table:
+            continue
+        dtype = CONFIGS[name][2]
+        peak = gemm_peak(dtype)
+        spec, _, X, _ = problem(name)
         flops = gemm_flops(spec, X.shape[1])
-        achieved = flops / table["D"]["manual_seconds"] / 1e9
-        results["gemm"] = {
+        sec = table[name]["seconds"]
+        inter = flops / sec["interleaved, default path"]["manual"] / 1e9
+        blocks = flops / sec["blocks, check=False"]["manual"] / 1e9
+        results["gemm"][dtype] = {
             "peak_gflops": peak,
-            "manual_gflops": achieved,
-            "fraction": achieved / peak,
+            "manual_gflops_interleaved_default": inter,
+            "manual_gflops_blocks": blocks,
+            "fraction": inter / peak,
         }
         print(
-            f"\nfloat64 GEMM peak here: {peak:.1f} GFLOP/s; manual at D: {achieved:.1f} GFLOP/s "
-            f"of matrix products = {achieved / peak:.1%} of peak (target >= 75%)"
+            f"{dtype} GEMM peak here: {peak:.1f} GFLOP/s; manual at {name}: {inter:.1f} GFLOP/s "
+            f"of matrix products = {inter / peak:.1%} of peak (interleaved, default path; "
+            f"target >= {GEMM_TARGETS[dtype]:.0%}); in blocks {blocks / peak:.1%}"
         )
 
+
+def measure_value(results: dict) -> None:
     nodes, ours = mlp_nodes_per_second(autodiff.Value)
     results["value_nodes_per_second"] = ours
     line = (
         f"\nValue: {ours:,.0f} nodes/s ({nodes} nodes, forward + backward, gc on; "
-        "target >= 1,000,000)"
+        f"target >= {VALUE_TARGET:,})"
     )
     try:
         from micrograd.engine import Value as MicroValue
@@ -327,46 +484,121 @@ def main(argv=None) -> int:
         results["micrograd_nodes_per_second"] = theirs
         line += f"; micrograd: {theirs:,.0f} nodes/s ({m_nodes} nodes) -> {ours / theirs:.1f}x"
     except ImportError:
-        line += "; micrograd not installed"
+        line += "; micrograd not installed (pip install micrograd)"
+    floor = cpython_floor()
+    results["cpython_floor_ns_per_node"] = floor * 1e9
+    line += (
+        f"\nCPython floor here: one call creating and keeping a slotted object costs "
+        f"{floor * 1e9:.0f} ns (gc on), so forward alone caps at {1 / floor:,.0f} nodes/s"
+    )
     print(line)
 
+
+def measure_checks(results: dict, quick: bool) -> None:
     spec, params, X, Y = problem("C")
     objective = lambda p: network.objective(spec, p, X, Y)  # noqa: E731
     grads_fn = lambda p: manual.loss_and_grads(spec, p, X, Y, check=False)[1]  # noqa: E731
     t0 = time.perf_counter()
     report = check_grad(objective, grads_fn, params, factors={"m": X.shape[1]})
     t_check = time.perf_counter() - t0
-    caught, applicable = catalog_on(spec, params, X, Y)
     results["check_grad_C"] = {
         "seconds": t_check,
         "ok": bool(report),
         "mode": report.mode,
         "evaluations": report.evaluations,
-        "catalog_caught": caught,
-        "catalog_applicable": applicable,
     }
     print(
         f"\ncheck_grad, default settings, config C: {t_check:.2f} s ({report.mode} check, "
-        f"{report.evaluations} evaluations, verdict {'ok' if report else 'FAILED'}; target <= 2 s);"
-        f" catalog caught at C: {caught} of {applicable}"
+        f"{report.evaluations} evaluations, verdict {'ok' if report else 'FAILED'}; target <= 2 s)"
+    )
+    if quick:
+        return
+    caught, applicable = catalog_on(spec, params, X, Y)
+    results["check_grad_C"] |= {"catalog_caught": caught, "catalog_applicable": applicable}
+    print(f"catalog of wrong derivations caught by check_grad at C: {caught} of {applicable}")
+    t0 = time.perf_counter()
+    comp = compare_network(spec, X, Y, params, epochs=0, progress=False)
+    t_full = time.perf_counter() - t0
+    results["compare_network_C"] = {
+        "seconds": t_full,
+        "ok": bool(comp),
+        "fd_seconds": comp.seconds.get("reference:fd"),
+        "references": comp.references,
+    }
+    print(
+        f"compare_network, config C, full element-wise ({spec.n_params():,} parameters, "
+        f"references {', '.join(comp.references)}): {t_full:.1f} s, of which finite "
+        f"differences {comp.seconds.get('reference:fd', 0):.1f} s (target <= 60 s); "
+        f"{'all agree' if comp else 'DISAGREEMENT'}"
     )
 
-    if not args.quick:
-        t0 = time.perf_counter()
-        comp = compare_network(spec, X, Y, params, epochs=0, progress=False)
-        t_full = time.perf_counter() - t0
-        results["compare_network_C"] = {
-            "seconds": t_full,
-            "ok": bool(comp),
-            "fd_seconds": comp.seconds.get("reference:fd"),
-            "references": comp.references,
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="under a minute: fewer repeats; no full FD run, no catalog",
+    )
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--keep-openblas-env",
+        action="store_true",
+        help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as the environment sets them",
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        help="threads for BLAS (default: as the environment says); 1 steadies a shared machine",
+    )
+    parser.add_argument(
+        "--configs",
+        default=",".join(DEFAULT_CONFIGS),
+        help=f"comma-separated configs (default: {','.join(DEFAULT_CONFIGS)}; "
+        f"also {','.join(c for c in CONFIGS if c not in DEFAULT_CONFIGS)})",
+    )
+    args = parser.parse_args(argv)
+    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = [c for c in names if c not in CONFIGS]
+    if unknown:
+        parser.error(f"--configs: unknown {unknown}; choose from {', '.join(CONFIGS)}")
+    started = time.perf_counter()
+    results = {
+        "machine": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "cpu_count": os.cpu_count(),
+            "processor": _cpu_name(),
+            "blas": _blas_kernel(),
+            "platform": platform.platform(),
+            "load_average": os.getloadavg(),
         }
-        print(
-            f"compare_network, config C, full element-wise ({spec.n_params():,} parameters, "
-            f"references {', '.join(comp.references)}): {t_full:.1f} s, of which finite "
-            f"differences {comp.seconds.get('reference:fd', 0):.1f} s (target <= 60 s); "
-            f"{'all agree' if comp else 'DISAGREEMENT'}"
-        )
+    }
+    try:
+        import torch
+
+        results["machine"]["torch"] = torch.__version__
+    except ImportError:
+        pass
+    print(f"machine: {results['machine']}")
+    print(f"garbage collector enabled: {gc.isenabled()}")
+    print(
+        "ratios to manual; 'm/best' = manual / the best NumPy step of this file "
+        f"(target <= {BEST_TARGET}); targets are read on the interleaved, default-path numbers\n"
+    )
+    print(HEADER)
+    print("-" * len(HEADER.splitlines()[1]))
+    table = {}
+    for name in names:
+        table[name] = measure_config(name, args.quick)
+        print(_format_row(name, table[name]), flush=True)
+    results["configs"] = table
+    print()
+    measure_gemm(table, results)
+    measure_value(results)
+    measure_checks(results, args.quick)
+    results["seconds"] = time.perf_counter() - started
+    print(f"\nwhole run: {results['seconds']:.0f} s; load average now {os.getloadavg()}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

@@ -4,6 +4,9 @@
 - ``reference.loss_and_grads``: HIPS autograd on the shared network definition;
 - ``check_grad`` / ``assert_grad_close``: any gradient formula against finite differences, with
   a diagnosis of what kind of mistake a wrong gradient is;
+- ``check_vjp`` / ``check_jvp`` / ``check_jacobian`` / ``check_hvp`` / ``check_hessian``: the
+  derivatives that are not a gradient, each reduced to ``check_grad`` on a scalar function;
+- ``check_model``: the backprop of someone else's network object (parameters in attributes);
 - ``compare_network``: every implementation of the network against every reference;
 - ``mutants``: a catalog of wrong derivations, each one caught;
 - ``plots`` and the ``backproof`` command (``compare.cli``).
@@ -22,6 +25,15 @@ from .checkgrad import (
     assert_grad_close,
     check_grad,
 )
+from .jacobians import (
+    DerivativeReport,
+    check_hessian,
+    check_hvp,
+    check_jacobian,
+    check_jvp,
+    check_vjp,
+)
+from .model_check import ModelCheckReport, check_model
 from .network_check import NetworkComparison, check_implementation, compare_network
 from .numerical import numerical_grad
 
@@ -33,6 +45,14 @@ __all__ = [
     "ParamCheck",
     "EntryCheck",
     "FULL_CHECK_LIMIT",
+    "check_vjp",
+    "check_jvp",
+    "check_jacobian",
+    "check_hvp",
+    "check_hessian",
+    "DerivativeReport",
+    "check_model",
+    "ModelCheckReport",
     "compare_network",
     "NetworkComparison",
     "check_implementation",

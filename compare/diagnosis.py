@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Diagnosis", "diagnose", "describe_factor"]
+__all__ = ["Diagnosis", "DirectionCheck", "diagnose", "describe_factor"]
 
 _SIMPLE = [2, 3, 4, 10]
 
@@ -33,6 +33,20 @@ class Diagnosis:
 
     def __bool__(self) -> bool:
         return bool(self.kinds)
+
+
+@dataclass(frozen=True)
+class DirectionCheck:
+    """A fast check along one random direction v of one parameter: the analytic ``g . v``
+    against the numerical derivative along v, the largest difference that is not evidence of a
+    mistake, and what the diagnosis needs (``x . v``, and ``g^T . v`` for a square g)."""
+
+    analytic: float
+    numerical: float
+    threshold: float
+    x_dot_v: float
+    transpose_dot_v: float | None
+    verdict: str
 
 
 def describe_factor(c: float, factors: dict | None = None, rel: float = 1e-4) -> str:
@@ -122,25 +136,28 @@ def diagnose(
     shape: tuple,
     idx: np.ndarray,
     numerical: np.ndarray,
-    tol: np.ndarray,
-    inconclusive: np.ndarray,
+    threshold: np.ndarray,
+    verdicts: np.ndarray,
+    kink: np.ndarray,
     x: np.ndarray,
-    directions: list | None = None,
+    directions: list[DirectionCheck] | None = None,
     others: dict | None = None,
     factors: dict | None = None,
     full: bool = True,
 ) -> Diagnosis:
     """Name the mistake in ``analytic`` (the gradient given for parameter ``name``), or return
-    an empty Diagnosis when it agrees.
+    an empty Diagnosis when nothing failed.
 
-    ``idx`` are the flat indices checked, ``numerical`` / ``tol`` / ``inconclusive`` the
-    reference values, tolerances and kink flags there; ``x`` the parameter's values there.
-    ``directions`` holds, in fast mode, tuples ``(analytic . v, numerical d/dv, tol, x . v,
-    analytic^T . v or None)``. ``others`` maps other parameter names to ``(idx, numerical)``
-    of the same shape, for spotting swapped gradients.
+    ``idx`` are the flat indices checked, ``numerical`` the reference values there,
+    ``threshold`` the largest difference that is no evidence of a mistake (tolerance plus the
+    reference's error bound), ``verdicts`` the entries' verdicts and ``kink`` where f has a
+    kink (their reference is an interval, so they count only as failing or not). ``x`` holds the
+    parameter's values there; ``directions`` the fast check's directional checks; ``others``
+    maps other parameter names to ``(idx, numerical, shape)``, for spotting swapped gradients.
+    A pattern is named only when every entry and direction that can tell agrees with it.
     """
     if analytic is None:
-        if np.any(np.abs(numerical) > tol):
+        if np.any(np.abs(numerical) > threshold):
             return Diagnosis(
                 ["zero"],
                 f"zero: no gradient was given for {name} (a missing key), "
@@ -151,7 +168,7 @@ def diagnose(
         text = f"shape: expected {shape}, got {analytic.shape}"
         kinds = ["shape"]
         if analytic.shape == shape[::-1] and len(shape) == 2:
-            if _fits(analytic.T.ravel()[idx], numerical, tol):
+            if _fits(analytic.T.ravel()[idx], numerical, threshold):
                 kinds.append("transpose")
                 text += "; it is the transpose of the right gradient"
         for other, (_, _, other_shape) in (others or {}).items():
@@ -168,14 +185,14 @@ def diagnose(
             f"non-finite: {len(where)} entries are nan or inf, e.g. {_short(where, 3)}",
         )
     a = analytic.ravel()[idx]
-    directions = directions or []
-    bad = (np.abs(a - numerical) > tol) & ~inconclusive
-    dir_bad = [abs(ga - gn) > t for ga, gn, t, _, _ in directions]
+    directions = [d for d in directions or [] if d.verdict != "inconclusive"]
+    bad = verdicts == "fail"
+    dir_bad = [d.verdict == "fail" for d in directions]
     if not bad.any() and not any(dir_bad):
         return Diagnosis()
-    use = ~inconclusive
-    a_use, n_use, t_use = a[use], numerical[use], tol[use]
-    if not np.any(analytic) and (np.any(np.abs(n_use) > t_use) or any(dir_bad)):
+    use = (verdicts != "inconclusive") & ~kink
+    a_use, n_use, t_use = a[use], numerical[use], threshold[use]
+    if not np.any(analytic) and (np.any(np.abs(n_use) > t_use) or any(dir_bad) or bad.any()):
         return Diagnosis(
             ["zero"],
             "zero: the gradient is all zeros, but the function is not "
@@ -183,9 +200,9 @@ def diagnose(
         )
 
     # whole-parameter patterns: the entries and the directions must all tell the same story
-    d_a = np.array([d[0] for d in directions])
-    d_n = np.array([d[1] for d in directions])
-    d_t = np.array([d[2] for d in directions])
+    d_a = np.array([d.analytic for d in directions])
+    d_n = np.array([d.numerical for d in directions])
+    d_t = np.array([d.threshold for d in directions])
     all_a, all_n, all_t = (
         np.concatenate([a_use, d_a]),
         np.concatenate([n_use, d_n]),
@@ -196,12 +213,12 @@ def diagnose(
         return _scale_words(c, factors)
     if len(shape) == 2 and shape[0] == shape[1]:
         t_entries = analytic.T.ravel()[idx][use]
-        t_dirs = np.array([d[4] for d in directions]) if directions else np.array([])
+        t_dirs = np.array([d.transpose_dot_v for d in directions])
         if _fits(np.concatenate([t_entries, t_dirs]), all_n, all_t):
             return Diagnosis(
                 ["transpose"], "transpose: the gradient is the transpose of the right one"
             )
-    xs = np.concatenate([x[use], np.array([d[3] for d in directions])])
+    xs = np.concatenate([x[use], np.array([d.x_dot_v for d in directions])])
     if np.any(xs):
         resid = all_a - all_n
         lam = float(resid @ xs) / float(xs @ xs)

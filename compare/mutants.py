@@ -29,8 +29,7 @@ class Mutant:
 
     ``expect`` maps parameter names to the diagnosis kinds that fit the mistake (any one of them
     must be named); parameters not listed must pass. ``entry_layer``, when set, is the layer at
-    which the error enters (``first_wrong_layer``). ``objective`` overrides the shared cost (for
-    the missing-L2 mutant, whose cost has the L2 term).
+    which the error enters (``first_wrong_layer``).
     """
 
     name: str
@@ -40,7 +39,6 @@ class Mutant:
     expect: dict
     entry_layer: int | None = None
     saturate: bool = False
-    objective: Callable | None = None
 
 
 def _backward(
@@ -72,10 +70,12 @@ def _backward(
             square = W.shape[0] == W.shape[1]
             dA = (W if not transpose_W and square else W.T) @ dZ
             A = As[l - 1]
+            name = spec.activations[l - 2]
+            x = A if network.activations.REGISTRY[name].from_output else Zs[l - 1]
             dZ = dA * (
                 act_grad(A)
                 if act_grad
-                else manual.activation_backward(spec.activations[l - 2], np.ones_like(dA), A.copy())
+                else manual.activation_backward(name, np.ones_like(dA), x.copy())
             )
     return grads
 
@@ -137,9 +137,8 @@ def _article_backprop_keys(spec, p, X, Y):
     L-1's keys, then overwritten by the loop, so dW_L and db_L never appear."""
     AL, caches = manual.forward_prop(X, p)
     L = len(caches)
-    m = AL.shape[1]
     grads = {}
-    dZ = (AL - Y) / m
+    dZ = AL - Y  # the article's dZ_L: its 1/m waits for dW and db (one_layer_backward)
     grads[f"dA{L - 1}"], grads[f"dW{L - 1}"], grads[f"db{L - 1}"] = manual.linear_backward(
         dZ, caches[L - 1][0]
     )

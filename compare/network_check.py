@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -12,7 +13,9 @@ from .. import autodiff, manual, network
 from ..network import NetworkSpec
 from ..network.training import show_progress
 from . import reference
-from .checkgrad import GradCheckReport, check_grad
+from .checkgrad import GradCheckReport, check_grad, judge_settled, settle_entries
+from .fdpolicy import Noise, Tolerance
+from .verdicts import FAIL, INCONCLUSIVE, PASS, json_ready, judge, overall
 
 __all__ = [
     "compare_network",
@@ -44,15 +47,30 @@ def _implementation(name: str):
 
 @dataclass
 class Cell:
-    """One implementation against one reference, for one parameter."""
+    """One implementation against one reference, for one parameter, with its verdict.
+
+    Against the exact references (autograd, the complex step) the verdict is "pass" when
+    ``rel_error <= tolerance`` and "fail" otherwise; against finite differences it is the
+    verdict of ``check_grad``'s interval rule over the entries (``failures`` and
+    ``inconclusive`` count them).
+    """
 
     implementation: str
     reference: str
     param: str
-    agree: bool
+    verdict: str
     max_abs_error: float
     rel_error: float  # max |g - ref| / (the largest |ref| entry over all parameters)
-    tolerance: str
+    tolerance: float  # the relative tolerance (exact references) or the largest one allowed
+    failures: int = 0
+    inconclusive: int = 0
+
+    @property
+    def agree(self) -> bool:
+        return self.verdict == PASS
+
+    def to_dict(self) -> dict:
+        return json_ready(vars(self) | {"agree": self.agree})
 
 
 @dataclass
@@ -84,8 +102,14 @@ class NetworkComparison:
         return self.ok
 
     @property
+    def verdict(self) -> str:
+        """ "fail" if any cell fails or training disagrees, else "inconclusive" if any cell is,
+        else "pass"."""
+        return overall([c.verdict for c in self.cells] + [PASS if self.training_agree else FAIL])
+
+    @property
     def ok(self) -> bool:
-        return all(c.agree for c in self.cells) and self.training_agree
+        return self.verdict == PASS
 
     def cell(self, implementation: str, reference: str, param: str) -> Cell:
         for c in self.cells:
@@ -109,19 +133,22 @@ class NetworkComparison:
                     except KeyError:
                         row += f"{'-':>14}"
                         continue
-                    mark = " " if c.agree else "!"
+                    mark = {PASS: " ", FAIL: "!", INCONCLUSIVE: "?"}[c.verdict]
                     row += f"{c.rel_error:>13.2e}{mark}"
                 lines.append(row)
         return "\n".join(lines)
 
     def __str__(self) -> str:
-        verdict = "ALL AGREE" if self.ok else "DISAGREEMENT"
+        verdict = {PASS: "ALL AGREE", FAIL: "DISAGREEMENT", INCONCLUSIVE: "INCONCLUSIVE"}[
+            self.verdict
+        ]
         dims = ",".join(map(str, self.spec.layer_dims))
         lines = [
             f"compare_network: {verdict} — dims [{dims}], activations "
             f"{','.join(self.spec.activations)}, loss {self.spec.loss}, {self.spec.dtype.name}, "
             f"m = {self.m}",
-            "max |g - ref| per parameter / max |ref| over all parameters (! = outside tolerance):",
+            "max |g - ref| per parameter / max |ref| over all parameters "
+            "(! = fail, ? = inconclusive):",
             self.table(),
         ]
         for p, who in self.odd_one_out.items():
@@ -138,26 +165,29 @@ class NetworkComparison:
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        return {
-            "ok": self.ok,
-            "spec": {
-                "layer_dims": list(self.spec.layer_dims),
-                "activations": list(self.spec.activations),
-                "loss": self.spec.loss,
-                "init": self.spec.init,
-                "seed": self.spec.seed,
-                "dtype": self.spec.dtype.name,
-            },
-            "m": self.m,
-            "losses": self.losses,
-            "cells": [vars(c) for c in self.cells],
-            "odd_one_out": self.odd_one_out,
-            "training": {t.implementation: t.history for t in self.training},
-            "training_max_diff": self.training_max_diff,
-            "training_agree": self.training_agree,
-            "seconds": self.seconds,
-            "notes": self.notes,
-        }
+        return json_ready(
+            {
+                "verdict": self.verdict,
+                "ok": self.ok,
+                "spec": {
+                    "layer_dims": list(self.spec.layer_dims),
+                    "activations": list(self.spec.activations),
+                    "loss": self.spec.loss,
+                    "init": self.spec.init,
+                    "seed": self.spec.seed,
+                    "dtype": self.spec.dtype.name,
+                },
+                "m": self.m,
+                "losses": self.losses,
+                "cells": [c.to_dict() for c in self.cells],
+                "odd_one_out": self.odd_one_out,
+                "training": {t.implementation: t.history for t in self.training},
+                "training_max_diff": self.training_max_diff,
+                "training_agree": self.training_agree,
+                "seconds": self.seconds,
+                "notes": self.notes,
+            }
+        )
 
 
 def _exact_tolerance(dtype) -> float:
@@ -165,31 +195,106 @@ def _exact_tolerance(dtype) -> float:
     return 1e4 * float(np.finfo(dtype).eps)
 
 
-def _fd_agree(g, ref, err, kink, dtype):
-    """Entrywise: |g - ref| <= 3 err + 7 sqrt(eps) |ref| + 100 eps max|ref| (kinks excused)."""
-    eps = float(np.finfo(dtype).eps)
-    scale = float(np.max(np.abs(ref))) if ref.size else 0.0
-    tol = 3 * err + 7 * np.sqrt(eps) * np.abs(ref) + 100 * eps * scale
-    ok = (np.abs(g - ref) <= tol) | kink
-    return bool(np.all(ok))
-
-
-def _odd_one_out(grads: dict[str, dict], params: list[str], agree_pair) -> dict[str, str]:
-    """For each parameter: the one source that disagrees with all the others while they all
-    agree with each other (needs three sources or more)."""
+def _odd_one_out(cells: list[Cell], implementations: list[str], params) -> dict[str, str]:
+    """For each parameter: the one implementation with fail evidence against a reference while
+    every other implementation (two or more) has none — never a reference, never on
+    inconclusive evidence."""
     out = {}
-    names = list(grads)
-    if len(names) < 3:
+    if len(implementations) < 3:
         return out
     for p in params:
-        for odd in names:
-            rest = [n for n in names if n != odd]
-            rest_agree = all(agree_pair(a, b, p) for i, a in enumerate(rest) for b in rest[i + 1 :])
-            odd_disagrees = all(not agree_pair(odd, r, p) for r in rest)
-            if rest_agree and odd_disagrees:
-                out[p] = odd
-                break
+        failing = {c.implementation for c in cells if c.param == p and c.verdict == FAIL}
+        if len(failing) == 1:
+            out[p] = failing.pop()
     return out
+
+
+def _exact_cells(params, grads, impl_names, ref, rg, exact) -> list[Cell]:
+    """Every implementation against an exact reference: pass within ``exact`` relative to the
+    largest entry of the whole gradient (a parameter whose gradient is a sum that nearly
+    cancels would otherwise turn rounding of its O(1/m) terms into a large relative error)."""
+    scale = max(float(np.max(np.abs(np.asarray(rg[q], float)))) for q in params)
+    cells = []
+    for impl in impl_names:
+        for p in params:
+            g = np.asarray(grads[impl].get(p, np.full(params[p].shape, np.nan)), float)
+            r = np.asarray(rg[p], float)
+            if g.shape != r.shape:
+                cells.append(Cell(impl, ref, p, FAIL, math.inf, math.inf, exact))
+                continue
+            diff = np.abs(g - r)
+            max_abs = float(np.max(diff)) if np.all(np.isfinite(diff)) else math.inf
+            rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else math.inf)
+            cells.append(Cell(impl, ref, p, PASS if rel <= exact else FAIL, max_abs, rel, exact))
+    return cells
+
+
+def _fd_cells(spec, params, X, Y, grads, impl_names, fd_ref, fd_method) -> list[Cell]:
+    """Every implementation against finite differences, under ``check_grad``'s verdicts.
+
+    The batched reference screens: an entry passes there only when Richardson's own error bound
+    certifies it and its steps show no hint of a kink. Every other entry is settled by the step
+    ladder of ``check_grad`` (``settle_entries``), once for all implementations.
+    """
+    ref, err, hint = fd_ref
+    eps = float(np.finfo(spec.dtype).eps)
+    scale = max(float(np.max(np.abs(ref[q]))) for q in params)
+    screen = Tolerance.choose(eps, Noise(0.0, False, 0.0, 0), scale)
+    values = {
+        (impl, p): np.asarray(grads[impl].get(p, np.full(params[p].shape, np.nan)), float)
+        for impl in impl_names
+        for p in params
+    }
+    screened, wanted = {}, {}
+    for (impl, p), g in values.items():
+        if g.shape != params[p].shape:
+            continue
+        if fd_method == "richardson":
+            ok = judge(g, ref[p], err[p], screen.at(ref[p], np.inf), screen.confidence) == PASS
+            ok &= ~hint[p]
+        else:  # central differences carry no truncation estimate: they certify nothing
+            ok = np.zeros(g.shape, bool)
+        screened[impl, p] = ok
+        wanted.setdefault(p, set()).update(np.flatnonzero(~ok).tolist())
+    wanted = {p: sorted(v) for p, v in wanted.items() if v}
+    settled = {}
+    if wanted:
+        settled, settle_tol = settle_entries(
+            lambda q: network.objective(spec, q, X, Y), params, wanted, eps, scale
+        )
+    cells = []
+    for (impl, p), g in values.items():
+        r = np.asarray(ref[p], float)
+        if g.shape != r.shape:
+            cells.append(Cell(impl, "fd", p, FAIL, math.inf, math.inf, math.nan))
+            continue
+        verdicts = np.full(g.size, PASS, dtype=object)
+        allowed = screen.at(r, np.inf).ravel()
+        settled_r = r.ravel().copy()  # the reference each verdict came from
+        if p in settled:
+            idx = np.asarray(wanted[p])
+            todo = ~screened[impl, p].ravel()[idx]
+            v, s_allowed, s_ref = judge_settled(g.ravel()[idx], settled[p], settle_tol)
+            verdicts[idx[todo]] = v[todo]
+            allowed[idx] = np.maximum(allowed[idx], s_allowed)
+            settled_r[idx[todo]] = s_ref[todo]
+        verdicts[~np.isfinite(g.ravel())] = FAIL
+        diff = np.abs(g.ravel() - settled_r)
+        max_abs = float(np.max(diff)) if np.all(np.isfinite(diff)) else math.inf
+        cells.append(
+            Cell(
+                impl,
+                "fd",
+                p,
+                overall(verdicts.tolist()),
+                max_abs,
+                max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else math.inf),
+                float(np.max(allowed)) / scale if scale > 0 else 0.0,
+                int(np.sum(verdicts == FAIL)),
+                int(np.sum(verdicts == INCONCLUSIVE)),
+            )
+        )
+    return cells
 
 
 def compare_network(
@@ -200,7 +305,7 @@ def compare_network(
     *,
     implementations=None,
     references=None,
-    fd_method: str = "central",
+    fd_method: str = "richardson",
     epochs: int = 50,
     lr: float = 0.5,
     progress: bool | None = None,
@@ -211,10 +316,15 @@ def compare_network(
     Implementations: ``manual``, ``tensor`` (the engine), ``scalar`` (the engine on Values, when
     ``n_params * m <= SCALAR_LIMIT``), ``autograd``; plus any in ``extra``
     (``{name: loss_and_grads(spec, params, X, Y)}``). References: ``autograd``, ``fd`` (finite
-    differences, ``fd_method`` = central or richardson, every entry) and ``complex`` (the complex
+    differences, ``fd_method`` = richardson or central, every entry) and ``complex`` (the complex
     step, every entry, when the network is small enough). Against autograd and the complex step
-    the gradients must agree to rounding (1e4 eps of the dtype, relative to the largest entry);
-    against finite differences, entrywise within the reference's own error bound.
+    the gradients must agree to rounding (1e4 eps of the dtype, relative to the largest entry):
+    "pass" or "fail". Against finite differences each entry gets ``check_grad``'s verdict: the
+    batched differences certify what their error bound can, and the step ladder settles every
+    other entry (kinks by the subgradient rule; "inconclusive" when nothing can settle it).
+    An implementation is named the odd one out for a parameter only when it alone has a
+    "fail" there. ``verdict`` is "pass", "fail" or "inconclusive"; the result is truthy when
+    it is "pass".
 
     Then ``epochs`` of gradient descent (``lr``) with manual and the tensor engine from the same
     start; their cost histories must agree to within 1e4 eps relative. ``params`` default to
@@ -289,50 +399,16 @@ def compare_network(
 
     exact = _exact_tolerance(spec.dtype)
     cells = []
-    for impl in impl_names:
-        for ref, (rg, rerr, rkink) in refs.items():
-            # errors are measured against the largest entry of the whole gradient: a parameter
-            # whose gradient is a sum that nearly cancels (db at a balanced start) would
-            # otherwise turn rounding of its O(1/m) terms into a large "relative" error
-            scale = max(float(np.max(np.abs(np.asarray(rg[q], float)))) for q in params)
-            for p in params:
-                g = np.asarray(
-                    grads[impl].get(p, np.full(params[p].shape, np.nan)), dtype=np.float64
-                )
-                r = np.asarray(rg[p], dtype=np.float64)
-                if g.shape != r.shape:
-                    cells.append(Cell(impl, ref, p, False, np.inf, np.inf, "shape"))
-                    continue
-                diff = np.abs(g - r)
-                max_abs = float(np.max(diff)) if np.all(np.isfinite(diff)) else np.inf
-                rel = max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else np.inf)
-                if rerr is None:
-                    agree = rel <= exact
-                    tol = f"rel {exact:.1e}"
-                else:
-                    agree = np.all(np.isfinite(g)) and _fd_agree(
-                        g, r, rerr[p], rkink[p], spec.dtype
-                    )
-                    tol = "reference error bound"
-                cells.append(Cell(impl, ref, p, bool(agree), max_abs, rel, tol))
-
-    # who is the odd one out, among implementations and exact references
-    sources = {n: grads[n] for n in impl_names}
     for ref, (rg, _, _) in refs.items():
-        if ref not in sources:
-            sources[ref] = rg
-
-    def agree_pair(a, b, p):
-        if p not in sources[a] or p not in sources[b]:  # a gradient that lacks p agrees with none
-            return False
-        ga, gb = np.asarray(sources[a][p], float), np.asarray(sources[b][p], float)
-        if ga.shape != gb.shape or not (np.all(np.isfinite(ga)) and np.all(np.isfinite(gb))):
-            return False
-        tol = exact if "fd" not in (a, b) else 1e-4
-        scale = max(float(np.max(np.abs(ga))), float(np.max(np.abs(gb))), 1e-300)
-        return float(np.max(np.abs(ga - gb))) / scale <= tol
-
-    odd = _odd_one_out(sources, list(params), agree_pair) if not all(c.agree for c in cells) else {}
+        if ref == "fd":
+            t0 = time.perf_counter()
+            cells += _fd_cells(spec, params, X, Y, grads, impl_names, refs[ref], fd_method)
+            seconds["settle:fd"] = time.perf_counter() - t0
+        else:
+            cells += _exact_cells(params, grads, impl_names, ref, rg, exact)
+    order = {(i, r): k for k, (i, r) in enumerate((i, r) for i in impl_names for r in refs)}
+    cells.sort(key=lambda c: order[c.implementation, c.reference])
+    odd = _odd_one_out(cells, impl_names, list(params))
 
     training, max_diff, train_ok = [], 0.0, True
     if epochs:

@@ -1,21 +1,14 @@
-"""Numerical derivatives: central differences, Richardson extrapolation and the complex step.
+"""Numerical derivatives of f at x, and the one seam that turns x into a flat vector and back.
 
-Every estimate here is a derivative of a one-variable function ``phi(t) = f(x + t d)`` at 0,
-with ``d`` a unit vector along one entry (scaled by that entry's size) or a direction. For a
-step ``h``:
-
-- central:    D(h) = (phi(h) - phi(-h)) / 2h                      error O(h^2) + O(eps |f| / h)
-- richardson: R = (4 D(h/2) - D(h)) / 3 cancels the h^2 term       error O(h^4) + O(eps |f| / h)
-- complex:    Im phi(ih) / h, with no subtraction                  error O(h^2), h = 1e-20 -> exact
-
-Richardson also estimates its own error, |R - D(h/2)| plus the round-off bound, and tells a
-smooth function from a kink inside the step: for smooth phi the second differences
-a(h) = (phi(h) - 2 phi(0) + phi(-h)) / h  and  a(h/2) scale as h f'' and (h/2) f'', so
-a(h) = 2 a(h/2) up to O(h^3); a kink in [-h, h] breaks that.
+``Structure`` flattens ``x`` (an ndarray or a dict of them) into one float64 vector and
+rebuilds it; ``Evaluator`` calls f on such vectors in the one dtype chosen for the reference;
+``Problem`` is what every derivative starts from. The formulas, steps and tolerances are the
+finite-difference policy's (``fdpolicy``); this module applies them to entries and directions.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from collections.abc import Callable, Mapping
@@ -24,11 +17,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network.validation import describe
+from .fdpolicy import (
+    COMPLEX_STEP,
+    METHODS,
+    NOISE_LINES,
+    NOISE_POINTS,
+    Noise,
+    classic_step,
+    combine,
+    default_steps,
+    estimate_noise,
+    ladder_steps,
+    offsets,
+    run_ladder,
+)
 
 __all__ = ["numerical_grad", "Structure", "Problem", "scalar_output", "METHODS", "FDResult"]
-
-METHODS = ("central", "richardson", "complex")
-_STEP_POWER = {"central": 1 / 3, "richardson": 1 / 4}
 
 
 def scalar_output(value, name: str = "f"):
@@ -57,8 +61,8 @@ def scalar_output(value, name: str = "f"):
 class Structure:
     """The shape of an argument ``x``: an ndarray, or a dict of ndarrays (any key order).
 
-    ``flatten`` gives one float64 vector; ``unflatten`` rebuilds ``x`` from such a vector;
-    ``locate`` turns a position in the vector back into ``(key, index)``.
+    ``flatten`` gives one float64 vector; ``unflatten`` rebuilds ``x`` from such a vector.
+    This is the one seam between x and the flat vectors every derivative works on.
     """
 
     def __init__(self, x, name: str = "x"):
@@ -117,11 +121,6 @@ class Structure:
             return arrays[0]
         return dict(zip(self.keys, arrays))
 
-    def locate(self, flat_index: int) -> tuple:
-        i = int(np.searchsorted(self.offsets, flat_index, side="right") - 1)
-        index = np.unravel_index(flat_index - self.offsets[i], self.shapes[i])
-        return i, tuple(int(j) for j in index)
-
     @property
     def input_dtype(self) -> np.dtype:
         """float32 if any array is float32, else float64."""
@@ -138,12 +137,16 @@ class FDResult:
 
     estimate: np.ndarray  # the derivative estimates
     error: np.ndarray  # each estimate's own error bound (truncation + round-off)
-    kink: np.ndarray  # True where the function is not smooth within the step
-    evaluations: int
+    kink: np.ndarray  # a hint: True where the function does not look smooth within the step
 
 
 class Evaluator:
-    """Calls ``f`` on flat vectors, in the dtype chosen for the reference, and counts calls."""
+    """Calls ``f`` on flat vectors, in the dtype chosen for the reference, and counts calls.
+
+    ``nearby`` evaluates at a perturbed point: NumPy's floating-point warnings are silenced and
+    a ValueError or ArithmeticError (``math.log`` of a negative number) reads as nan, since a
+    large step may leave f's domain; the reference then skips that step.
+    """
 
     def __init__(self, f: Callable, structure: Structure, dtype):
         self.f, self.structure, self.dtype = f, structure, np.dtype(dtype)
@@ -153,6 +156,14 @@ class Evaluator:
         self.calls += 1
         x = self.structure.unflatten(vec, self.dtype)
         return scalar_output(self.f(x))
+
+    def nearby(self, vec: np.ndarray) -> float:
+        try:
+            with np.errstate(all="ignore"):
+                value = self(vec)
+        except (ValueError, ArithmeticError):
+            return math.nan
+        return value if isinstance(value, float) else math.nan
 
     @property
     def eps(self) -> float:
@@ -182,14 +193,14 @@ def choose_eval_dtype(f: Callable, structure: Structure, x0: np.ndarray, f0: flo
         fine, _, _, _ = _differences(
             phi,
             base,
-            np.finfo(np.float64).eps ** (1 / 3),
+            classic_step("central", np.finfo(np.float64).eps),
             "central",
             np.finfo(np.float64).eps,
         )
         coarse, _, _, _ = _differences(
             phi,
             base,
-            np.finfo(np.float32).eps ** (1 / 4),
+            classic_step("richardson", np.finfo(np.float32).eps),
             "richardson",
             np.finfo(np.float64).eps,
         )
@@ -200,58 +211,6 @@ def choose_eval_dtype(f: Callable, structure: Structure, x0: np.ndarray, f0: flo
     if abs(fine - coarse) <= 1e-6 * max(abs(fine), abs(coarse)) + 1e-12 * max(abs(base), 1e-300):
         return np.dtype(np.float64)
     return np.dtype(np.float32)
-
-
-def default_steps(x0: np.ndarray, method: str, eps: float, step=None) -> np.ndarray:
-    """Per-entry steps ``base * max(|x_i|, 1)``, or ``step * max(|x_i|, 1)`` when given.
-
-    ``base`` is ``eps^(1/3)``, the step that balances truncation against round-off for central
-    differences, and ``eps^(1/4)`` for Richardson: a little below its own optimum so that the
-    error bound it reports, |R - D(h/2)| (the error of the unextrapolated D(h/2), which bounds
-    that of R), stays small, and so that the step straddles fewer kinks."""
-    scale = np.maximum(np.abs(x0), 1.0)
-    if step is not None:
-        return float(step) * scale
-    if method == "complex":
-        return np.full_like(x0, 1e-20)
-    return eps ** _STEP_POWER[method] * scale
-
-
-def offsets(method: str) -> tuple:
-    """The points, in units of the step h, at which a method evaluates phi (besides phi(0))."""
-    return {"complex": (1j,), "central": (1, -1), "richardson": (1, -1, 0.5, -0.5)}[method]
-
-
-def combine(method: str, h, f0, values: list, eps: float, rounding_scale: float = 0.0):
-    """(estimate, error, kink) of phi'(0) from phi at ``offsets(method)`` times ``h``.
-
-    Works on scalars and, elementwise, on arrays (one step and one set of values per entry).
-    The round-off part of the error is eps times the size of the values over h; a caller that
-    knows f is computed from larger intermediate numbers (a cost that is a small difference of
-    large logits) passes their size as ``rounding_scale``.
-    """
-    h = np.asarray(h, dtype=float)
-    if method == "complex":
-        est = np.imag(values[0]) / h
-        return est, 4 * np.finfo(float).eps * np.abs(est), np.zeros(np.shape(est), bool)
-    fp, fm = np.real(values[0]), np.real(values[1])
-    d_h = (fp - fm) / (2 * h)
-    scale = np.maximum.reduce(
-        [np.abs(np.real(v)) for v in values] + [np.abs(f0) + rounding_scale + 0 * h]
-    )
-    if method == "central":
-        return d_h, 10 * eps * scale / h, np.zeros(np.shape(d_h), bool)
-    fp2, fm2 = np.real(values[2]), np.real(values[3])
-    d_h2 = (fp2 - fm2) / h
-    est = (4 * d_h2 - d_h) / 3
-    roundoff = 20 * eps * scale / h
-    err = np.abs(est - d_h2) + roundoff
-    second_h = (fp - 2 * f0 + fm) / h
-    second_h2 = (fp2 - 2 * f0 + fm2) / (h / 2)
-    kink = np.abs(second_h - 2 * second_h2) > 5 * roundoff + 0.05 * np.maximum(
-        np.abs(second_h), np.abs(2 * second_h2)
-    )
-    return est, err, kink
 
 
 def _differences(phi: Callable, f0: float, h: float, method: str, eps: float):
@@ -271,7 +230,6 @@ def entry_derivatives(
     err = np.empty(indices.size)
     kink = np.zeros(indices.size, dtype=bool)
     work = x0.astype(np.complex128) if method == "complex" else x0.copy()
-    calls = 0
     iterator = enumerate(indices)
     if progress is not None:
         iterator = progress(iterator, total=indices.size)
@@ -285,27 +243,8 @@ def entry_derivatives(
             finally:
                 work[i] = xi
 
-        est[k], err[k], kink[k], n = _differences(phi, f0, steps[i], method, ev.eps)
-        calls += n
-    return FDResult(est, err, kink, calls)
-
-
-def directional_derivative(
-    ev: Evaluator,
-    x0: np.ndarray,
-    direction: np.ndarray,
-    method: str,
-    f0: float,
-    step: float | None = None,
-):
-    """(estimate, error, kink) of the derivative of f along ``direction`` (a flat vector,
-    already scaled per entry), and the number of evaluations."""
-    if method == "complex":
-        h = 1e-20
-        base = x0.astype(np.complex128)
-        return _differences(lambda t: ev(base + t * direction), f0, h, method, ev.eps)
-    h = step if step is not None else ev.eps ** _STEP_POWER[method]
-    return _differences(lambda t: ev(x0 + t * direction), f0, h, method, ev.eps)
+        est[k], err[k], kink[k], _ = _differences(phi, f0, steps[i], method, ev.eps)
+    return FDResult(est, err, kink)
 
 
 def check_complex_safe(f: Callable, structure: Structure, x0: np.ndarray, f0: float):
@@ -320,16 +259,16 @@ def check_complex_safe(f: Callable, structure: Structure, x0: np.ndarray, f0: fl
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            value = ev(x0.astype(np.complex128) + 1e-20j * direction)
+            value = ev(x0.astype(np.complex128) + COMPLEX_STEP * 1j * direction)
     except Exception as exc:  # noqa: BLE001 - any failure on complex input means: not safe
         return f"f raised {type(exc).__name__} for complex input ({exc})"
     if any(issubclass(w.category, np.exceptions.ComplexWarning) for w in caught):
         return "f discards the imaginary part of its input (NumPy ComplexWarning)"
     if not isinstance(value, complex):
         return "f returns a real number for complex input"
-    step_est = value.imag / 1e-20
+    step_est = value.imag / COMPLEX_STEP
     central, c_err, _, _ = _differences(
-        lambda t: ev(x0 + t * direction), f0, ev.eps ** (1 / 3), "central", ev.eps
+        lambda t: ev(x0 + t * direction), f0, classic_step("central", ev.eps), "central", ev.eps
     )
     if abs(step_est - central) > 1e-5 * max(abs(central), abs(step_est)) + 10 * c_err:
         return (
@@ -366,7 +305,100 @@ class Problem:
         else:
             dtype = choose_eval_dtype(f, structure, x0, f0)
         ev = Evaluator(f, structure, dtype)
+        f0 = ev(x0)  # f(x) itself in the evaluation dtype: one precision for every value
+        if not np.isfinite(f0):
+            raise ValueError(f"f(x) must be finite when evaluated in {dtype}, got {f0!r}")
         return cls(structure, x0, f0, ev, default_steps(x0, method, ev.eps, step))
+
+    def measure_noise(self, rng: np.random.Generator) -> Noise:
+        """The noise of f near x (``fdpolicy.estimate_noise``) along random directions.
+
+        Each line is centred a little away from x (32 spacings along another random
+        direction): a line through x would cross every kink that sits at x itself (a relu
+        at 0), and a kink reads as noise the size of its jump.
+        """
+        scale = np.maximum(np.abs(self.x0), 1.0)
+        grid = np.arange(NOISE_POINTS) - NOISE_POINTS // 2
+        lines = [
+            (rng.standard_normal(self.x0.size) * scale, rng.standard_normal(self.x0.size) * scale)
+            for _ in range(NOISE_LINES)
+        ]
+
+        def along(line, delta):
+            direction, aside = line
+            centre = self.x0 + 32 * delta * aside
+            return np.array([self.ev.nearby(centre + t * delta * direction) for t in grid])
+
+        return estimate_noise(along, lines, self.f0, self.ev.eps)
+
+    def _rounded(self, vec: np.ndarray) -> np.ndarray:
+        """``vec`` as the evaluation dtype will see it (float32 rounds)."""
+        return vec.astype(self.ev.dtype).astype(np.float64) if self.ev.dtype != np.float64 else vec
+
+    def entry_ladder(
+        self,
+        i: int,
+        noise: Noise,
+        start: float | None,
+        extrapolate: bool,
+        good_enough,
+    ):
+        """The step ladder for df/dx_i (``fdpolicy.run_ladder``)."""
+        work = self.x0.copy()
+        xi = float(work[i])
+
+        def pair(h):
+            values, actual = [], []
+            for t in (h, -h):
+                moved = float(self._rounded(np.array([xi + t]))[0])
+                work[i] = moved
+                values.append(self.ev.nearby(work))
+                actual.append(abs(moved - xi))
+            work[i] = xi
+            return values[0], values[1], actual[0], actual[1]
+
+        steps = ladder_steps(max(abs(xi), 1.0), start)
+        return run_ladder(
+            pair,
+            self.f0,
+            steps,
+            noise.level,
+            extrapolate=extrapolate,
+            good_enough=good_enough,
+        )
+
+    def direction_ladder(
+        self,
+        direction: np.ndarray,
+        noise: Noise,
+        start: float | None,
+        extrapolate: bool,
+        good_enough,
+    ):
+        """The step ladder for the derivative of f along ``direction`` (a flat vector)."""
+
+        def pair(h):
+            return (
+                self.ev.nearby(self.x0 + h * direction),
+                self.ev.nearby(self.x0 - h * direction),
+                h,
+                h,
+            )
+
+        steps = ladder_steps(1.0, start)
+        return run_ladder(
+            pair,
+            self.f0,
+            steps,
+            noise.level,
+            extrapolate=extrapolate,
+            good_enough=good_enough,
+        )
+
+    def complex_step(self, direction: np.ndarray) -> float:
+        """The complex-step derivative along ``direction``: Im f(x + ih d) / h."""
+        base = self.x0.astype(np.complex128)
+        return float(np.imag(self.ev(base + COMPLEX_STEP * 1j * direction))) / COMPLEX_STEP
 
 
 def numerical_grad(

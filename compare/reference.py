@@ -11,10 +11,14 @@ All three differentiate ``network.objective`` itself, run in another array names
   computed once; for l < L the change of that row reaches Z_{l+1} as a rank-one update
   W_{l+1}[:, i] (a'_i - a_i); many perturbations are then carried through the remaining layers
   at once as a stack (B, n, m).
+
+The two namespaces are built from the activation registry (``network.activations``): each
+activation's ``formula`` runs on the namespace's math, ``AUTOGRAD_MATH`` or ``COMPLEX_MATH``.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -25,11 +29,13 @@ import numpy as np
 
 from .. import network
 from ..network import NetworkSpec
-from .numerical import combine, offsets
+from .fdpolicy import COMPLEX_STEP, STEP_POWER, combine, offsets
 
 __all__ = [
     "AUTOGRAD_OPS",
+    "AUTOGRAD_MATH",
     "COMPLEX_OPS",
+    "COMPLEX_MATH",
     "loss_and_grads",
     "network_numerical_grad",
     "REFERENCE_METHODS",
@@ -38,27 +44,36 @@ __all__ = [
 
 # -- HIPS autograd ------------------------------------------------------------------------------
 def _ag_logsumexp(z):
-    top = anp.max(z, axis=0, keepdims=True)  # the shift cancels in the derivative
-    return top + anp.log(anp.sum(anp.exp(z - top), axis=0, keepdims=True))
+    top = anp.max(z, axis=-2, keepdims=True)  # the shift cancels in the derivative
+    return top + anp.log(anp.sum(anp.exp(z - top), axis=-2, keepdims=True))
 
 
 def _ag_sigmoid(z):
     return anp.exp(-anp.logaddexp(0.0, -z))  # exp(-softplus(-z)): stable both ways
 
 
-AUTOGRAD_OPS = SimpleNamespace(
-    name="autograd",
-    affine=lambda W, A, b: anp.matmul(W, A) + b,
-    sigmoid=_ag_sigmoid,
+AUTOGRAD_MATH = SimpleNamespace(
+    exp=anp.exp,
+    expm1=anp.expm1,
     # tanh(z) = 2 sigmoid(2z) - 1: autograd's own tanh VJP divides by cosh(z)^2, which
     # overflows (with a warning) for |z| > 355
     tanh=lambda z: 2.0 * _ag_sigmoid(2.0 * z) - 1.0,
-    relu=lambda z: anp.where(z > 0, z, 0.0),  # derivative 0 at 0, as everywhere in backproof
-    linear=lambda z: z,
-    softmax=lambda z: anp.exp(z - _ag_logsumexp(z)),
+    sigmoid=_ag_sigmoid,
     softplus=lambda z: anp.logaddexp(0.0, z),
+    where=anp.where,
+    positive=lambda z: z > 0,  # derivative 0 at 0 (relu), as everywhere in backproof
+    sum=anp.sum,
+    logsumexp=_ag_logsumexp,
+)
+"""The activations' math namespace over ``autograd.numpy``, with its functions in forms whose
+derivatives autograd computes without overflow."""
+
+AUTOGRAD_OPS = network.Ops(
+    "autograd",
+    affine=lambda W, A, b: anp.matmul(W, A) + b,
     logsumexp=_ag_logsumexp,
     sum=anp.sum,
+    form_of=lambda act: functools.partial(act.formula, xp=AUTOGRAD_MATH),
 )
 
 
@@ -90,27 +105,35 @@ def _c_logsumexp(z):
     return top + np.log(np.sum(np.exp(z - top), axis=-2, keepdims=True))
 
 
-COMPLEX_OPS = SimpleNamespace(
-    name="complex-safe numpy",
-    affine=lambda W, A, b: W @ A + b,
+COMPLEX_MATH = SimpleNamespace(
+    exp=np.exp,
+    expm1=np.expm1,
+    tanh=np.tanh,
     sigmoid=lambda z: _split(
         z, lambda p: 1 / (1 + np.exp(-p)), lambda q: np.exp(q) / (1 + np.exp(q))
     ),
-    tanh=np.tanh,
-    relu=lambda z: np.where(np.real(z) > 0, z, 0),
-    linear=lambda z: z,
-    softmax=lambda z: np.exp(z - _c_logsumexp(z)),
     softplus=lambda z: _split(z, lambda p: p + np.log1p(np.exp(-p)), lambda q: np.log1p(np.exp(q))),
+    where=np.where,
+    positive=lambda z: np.real(z) > 0,
+    sum=np.sum,
+    logsumexp=_c_logsumexp,
+)
+"""The activations' math namespace over complex NumPy: every function analytic, so that
+f(x + ih) = f(x) + ih f'(x) + O(h^2), and none overflowing for large real parts."""
+
+COMPLEX_OPS = network.Ops(
+    "complex-safe numpy",
+    affine=lambda W, A, b: W @ A + b,
     logsumexp=_c_logsumexp,
     sum=lambda x: x.sum(axis=(-2, -1)),
+    form_of=lambda act: functools.partial(act.formula, xp=COMPLEX_MATH),
 )
 
 _BATCHED_NUMPY = SimpleNamespace(
     **{**vars(network.NUMPY_OPS), "name": "numpy (batched)", "sum": lambda x: x.sum(axis=(-2, -1))}
 )
 
-REFERENCE_METHODS = ("central", "richardson", "complex")
-_STEP_POWER = {"central": 1 / 3, "richardson": 1 / 4}
+REFERENCE_METHODS = ("central", "richardson", "complex")  # the steps: fdpolicy's
 
 
 def _cost_from_layer(spec, params, Y, layer: int, Z, ops):
@@ -210,9 +233,9 @@ def network_numerical_grad(
     tasks = []
     for key, layer, rows, direction, cols, values in jobs:
         steps = (
-            1e-20 * np.ones_like(values)
+            COMPLEX_STEP * np.ones_like(values)
             if method == "complex"
-            else (eps ** _STEP_POWER[method] * np.maximum(np.abs(values), 1.0))
+            else (eps ** STEP_POWER[method] * np.maximum(np.abs(values), 1.0))
         )
         n_next = spec.layer_dims[min(layer + 1, spec.n_layers)]
         chunk = max(1, min(256, (1 << 17) // max(1, n_next * m)))

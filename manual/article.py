@@ -5,8 +5,9 @@ code does not run as written; ``docs/article-errata.md`` lists each defect and h
 avoids it. The data flow is the article's: a parameter dict ``{'W1', 'b1', ...}``, a list of
 per-layer caches ``((A_prev, W, b), Z)`` and a gradient dict keyed ``'dW1', 'db1', 'dA0', ...``.
 
-These functions are for reading. ``manual.backprop_general`` holds the same calculus for every
-activation and loss, and a faster form of the step that performance measurements use.
+These functions are for reading. ``manual.general`` (``manual.loss_and_grads``) holds the same
+calculus for every activation and loss, and the faster form of the step that performance
+measurements use.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import network
-from ..network import ops as nops
+from ..network.ops import NUMPY_OPS as nops
 
 __all__ = [
     "init_params",
@@ -84,30 +85,42 @@ def linear_backward(dZ: np.ndarray, linear_cache):
 
 
 def one_layer_backward(dA: np.ndarray, cache):
-    """One sigmoid layer backward: dZ = dA * s(Z) (1 - s(Z)), then ``linear_backward``.
+    """One sigmoid layer backward, taking the article's ``dA``: returns ``(dA_prev, dW, db)``.
 
-    Returns ``(dA_prev, dW, db)``. ``dA`` is dJ/dA_l, with the 1/m of the mean already in it.
+    As in the article, ``dA`` is the derivative of the *summed* loss m·J — no 1/m in it — and
+    the 1/m of the mean is applied to dW and db only:
+
+        dZ = dA * s(Z) (1 - s(Z)),  dW = (1/m) dZ A_prev^T,  db = (1/m) sum_j dZ[:, j],
+        dA_prev = W^T dZ   (again without the 1/m, ready for the layer below).
+
+    So the article's own ``backprop`` (with its ``dAL = -(Y/AL - (1-Y)/(1-AL))``) can call this
+    function unchanged. ``linear_backward`` is the other convention: its dZ carries the 1/m.
     """
     linear_cache, Z = cache
     A, _ = sigmoid(Z)
     dZ = dA * A * (1 - A)
-    return linear_backward(dZ, linear_cache)
+    dA_prev, dW_sum, db_sum = linear_backward(dZ, linear_cache)
+    m = dZ.shape[1]
+    return dA_prev, dW_sum / m, db_sum / m
 
 
 def backprop(AL: np.ndarray, Y: np.ndarray, caches) -> dict[str, np.ndarray]:
     """Gradients of the mean binary cross-entropy, keyed as in the article.
 
-    At the last layer the two factors dJ/dA_L = (A_L - Y) / (m A_L (1 - A_L)) and
-    dA_L/dZ_L = A_L (1 - A_L) cancel to dJ/dZ_L = (A_L - Y) / m; the fused form is used because
-    the unfused one divides by zero when an output saturates. Keys: ``dW{l}``, ``db{l}`` for
-    l = 1..L and ``dA{l}`` for l = 0..L-1 (dJ/dA_l).
+    At the last layer the two factors dA_L = -(Y/A_L - (1-Y)/(1-A_L)) and
+    dA_L/dZ_L = A_L (1 - A_L) cancel to dZ_L = A_L - Y; the fused form is used because the
+    unfused one divides by zero when an output saturates. Keys: ``dW{l}``, ``db{l}`` for
+    l = 1..L (dJ/dW_l, dJ/db_l) and ``dA{l}`` for l = 0..L-1 in the article's convention:
+    the derivative of the summed loss m·J, the 1/m being applied to dW and db
+    (``one_layer_backward``).
     """
     grads = {}
     L = len(caches)
     m = AL.shape[1]
     Y = Y.reshape(AL.shape)
-    dZ = (AL - Y) / m
-    grads[f"dA{L - 1}"], grads[f"dW{L}"], grads[f"db{L}"] = linear_backward(dZ, caches[L - 1][0])
+    dZ = AL - Y
+    dA_prev, dW_sum, db_sum = linear_backward(dZ, caches[L - 1][0])
+    grads[f"dA{L - 1}"], grads[f"dW{L}"], grads[f"db{L}"] = dA_prev, dW_sum / m, db_sum / m
     for l in reversed(range(1, L)):
         dA_prev, dW, db = one_layer_backward(grads[f"dA{l}"], caches[l - 1])
         grads[f"dA{l - 1}"], grads[f"dW{l}"], grads[f"db{l}"] = dA_prev, dW, db

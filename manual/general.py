@@ -12,13 +12,18 @@ and at the top (``output_delta``), with the 1/m of the mean:
 
     bce + sigmoid:  dZ_L = (A_L - Y) / m     (the two factors of the chain cancel)
     ce + softmax:   dZ_L = (A_L - Y) / m     (each column of Y sums to 1)
-    mse + any g:    dA_L = (A_L - Y) / m,  dZ_L = activation_backward(g, dA_L, A_L)
+    mse + any g:    dA_L = (A_L - Y) / m,  dZ_L = activation_backward(g, dA_L, A_L or Z_L)
 
-``docs/derivations.md`` derives each of these. This module is the fast form: its forward
-(``forward_in_place``) and backward make one new array per layer each way and work in place where
-the forward values are no longer needed, so that it is the floor the autodiff engine is measured
-against. ``network.forward`` is the readable reference for the forward pass and
-``manual.article`` for the backward (the article's form, for the sigmoid/bce network).
+Each activation's g' comes from its entry in ``network.activations``, which declares whether it
+is written through the output A (sigmoid, tanh, relu, softplus, ...: then Z_l is forgotten as
+soon as A_l is computed, in place) or needs Z itself (gelu, silu: then the forward keeps Z_l
+beside A_l, one more array of n_l x m per such layer, and A_l is a new array rather than Z_l
+overwritten). ``docs/derivations.md`` derives each formula. This module is the fast form: its
+forward (``forward_in_place``) and backward make one new array per layer each way where the
+derivative is written through A, and work in place where the forward values are no longer
+needed, so that it is the floor the autodiff engine is measured against. ``network.forward`` is
+the readable reference for the forward pass and ``manual.article`` for the backward (the
+article's form, for the sigmoid/bce network).
 """
 
 from __future__ import annotations
@@ -27,73 +32,61 @@ import numpy as np
 
 from .. import network
 from ..network import NetworkSpec
-from ..network import ops as kernels
+from ..network.activations import REGISTRY
+from ..network.ops import affine
 
 __all__ = ["activation_backward", "output_delta", "forward_in_place", "loss_and_grads", "train"]
 
 
-def activation_backward(name: str, dA: np.ndarray, A: np.ndarray, *, overwrite: bool = False):
-    """dZ = dA * g'(Z), with g' written through the layer's output A = g(Z):
+def activation_backward(name: str, dA: np.ndarray, x: np.ndarray, *, overwrite: bool = False):
+    """dZ = dA * g'(Z) for the activation ``name``, with ``x`` the layer's output A = g(Z) or its
+    input Z, as the activation's registry entry declares (``REGISTRY[name].from_output``):
 
-    - sigmoid: g' = A (1 - A)
-    - tanh:    g' = 1 - A^2
-    - relu:    g' = 1 where A > 0, else 0 (0 at Z = 0)
-    - linear:  g' = 1
+    - sigmoid: g' = A (1 - A);  tanh: 1 - A^2;  relu: 1 where A > 0, else 0;  linear: 1
     - softmax (a column's Jacobian is diag(a) - a a^T):  dZ = A * (dA - sum_i dA_i A_i)
+    - the others: see ``network.activations`` and ``docs/derivations.md``.
 
-    With ``overwrite=True`` the result is written into ``dA`` and ``A`` is used as scratch space
+    With ``overwrite=True`` the result may be written into ``dA`` and ``x`` used as scratch space
     (both must be arrays the caller owns and no longer needs).
     """
-    if name == "linear":
-        return dA
-    if not overwrite:
-        dA, A = dA.copy(), A.copy()
-    if name == "sigmoid":
-        dA *= A
-        np.subtract(1, A, out=A)
-        dA *= A
-    elif name == "tanh":
-        np.square(A, out=A)
-        np.subtract(1, A, out=A)
-        dA *= A
-    elif name == "relu":
-        np.multiply(dA, A > 0, out=dA)
-    elif name == "softmax":
-        dA -= (dA * A).sum(axis=0, keepdims=True)
-        dA *= A
-    else:  # pragma: no cover - NetworkSpec admits no other name
-        raise ValueError(f"unknown activation {name!r}")
-    return dA
+    return REGISTRY[name].backward_numpy(dA, x, overwrite_g=overwrite, overwrite_x=overwrite)
 
 
-def output_delta(spec: NetworkSpec, A_L: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """dJ/dZ_L for the spec's loss and output activation (a new array; A_L is used as scratch)."""
+def output_delta(spec: NetworkSpec, A_L: np.ndarray, Y: np.ndarray, Z_L=None) -> np.ndarray:
+    """dJ/dZ_L for the spec's loss and output activation (a new array). A_L, and Z_L when the
+    output activation's derivative needs it, are used as scratch."""
     m = Y.shape[1]
     delta = A_L - Y
     delta *= delta.dtype.type(1.0 / m)
     if spec.loss == "mse":
-        delta = activation_backward(spec.activations[-1], delta, A_L, overwrite=True)
+        act = REGISTRY[spec.activations[-1]]
+        x = A_L if act.from_output else Z_L
+        delta = activation_backward(act.name, delta, x, overwrite=True)
     return delta
 
 
 def forward_in_place(spec: NetworkSpec, params, X):
-    """``network.forward``'s composition, computed with one new array per layer.
+    """``network.forward``'s composition, computed with as few new arrays as backprop allows.
 
-    ``Z_l = W_l A_{l-1}`` is written into a new array, ``+ b_l`` and the activation are applied
-    in place (backprop below the output needs only A_l, never Z_l); the output layer keeps
-    both Z_L (the bce and ce costs are computed from the logits) and A_L. Returns ``(Z_L, As)``
-    with ``As[0] = X``. The numbers are bit for bit those of ``network.forward``.
+    ``Z_l = W_l A_{l-1}`` is written into a new array and ``+ b_l`` added in place. Where the
+    layer's derivative is written through A, the activation is applied in place too (backprop
+    needs only A_l) and ``Zs[l]`` is None; where it needs Z (gelu, silu), A_l is a new array and
+    Z_l is kept. The output layer keeps both Z_L (the bce and ce costs are computed from the
+    logits) and A_L. Returns ``(Zs, As)`` with ``As[0] = X`` and ``Zs[0]`` None; the numbers are
+    bit for bit those of ``network.forward``.
     """
-    As = [X]
+    As, Zs = [X], [None]
     L = spec.n_layers
     for l in range(1, L + 1):
-        Z = kernels.affine(params[f"W{l}"], As[-1], params[f"b{l}"])
-        activation = getattr(kernels, spec.activations[l - 1])
-        if l < L:
-            As.append(activation(Z, out=Z) if spec.activations[l - 1] != "linear" else Z)
+        Z = affine(params[f"W{l}"], As[-1], params[f"b{l}"])
+        act = REGISTRY[spec.activations[l - 1]]
+        if l < L and act.from_output:
+            As.append(act.kernel(Z, out=Z))
+            Zs.append(None)
         else:
-            As.append(activation(Z))
-    return Z, As
+            As.append(act.kernel(Z))
+            Zs.append(Z)
+    return Zs, As
 
 
 def loss_and_grads(spec: NetworkSpec, params, X, Y, *, check: bool = True):
@@ -108,17 +101,19 @@ def loss_and_grads(spec: NetworkSpec, params, X, Y, *, check: bool = True):
         params = network.check_params(spec, params)
         X, Y = network.check_data(spec, X, Y)
     L = spec.n_layers
-    Z_L, As = forward_in_place(spec, params, X)
-    J = float(network.loss_from_output(spec, Z_L, As[L], Y))
+    Zs, As = forward_in_place(spec, params, X)
+    J = float(network.loss_from_output(spec, Zs[L], As[L], Y))
 
     grads = {}
-    dZ = output_delta(spec, As[L], Y)
+    dZ = output_delta(spec, As[L], Y, Zs[L])
     for l in range(L, 0, -1):
         grads[f"W{l}"] = dZ @ As[l - 1].T
         grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True)
         if l > 1:
             dA = params[f"W{l}"].T @ dZ
-            dZ = activation_backward(spec.activations[l - 2], dA, As[l - 1], overwrite=True)
+            act = REGISTRY[spec.activations[l - 2]]
+            x = As[l - 1] if act.from_output else Zs[l - 1]
+            dZ = act.backward_numpy(dA, x, overwrite_g=True, overwrite_x=True)
     return J, {k: grads[k] for k in params}
 
 

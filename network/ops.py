@@ -1,113 +1,92 @@
 """Array namespaces: the vocabulary the network's math is written in.
 
 The forward pass and the cost (``network.model``) use only Python operators (``+ - * / ** @``)
-and the functions of an *ops* namespace:
+and the functions of an ``Ops`` namespace:
 
 =============  ===========================================================
-``sigmoid``    1 / (1 + exp(-z)), elementwise
-``tanh``       elementwise
-``relu``       max(z, 0), elementwise (derivative taken as 0 at 0)
-``linear``     the identity
-``softmax``    exp(z - logsumexp(z)) down each column (axis 0 of a 2-D array)
-``softplus``   log(1 + exp(z)), elementwise
+``affine``     W @ A + b, a layer's pre-activation
+one function   per registered activation (``network.activations``), by its name:
+               ``ops.sigmoid``, ``ops.relu``, ``ops.softmax`` (down each column), ...
 ``logsumexp``  log(sum(exp(z))) down each column, shape (1, m)
 ``sum``        the sum of every entry, a scalar
-``affine``     W @ A + b, a layer's pre-activation
 =============  ===========================================================
 
 ``NUMPY_OPS`` below is the NumPy namespace, used by ``manual`` and as the forward kernels of the
-autodiff engine's primitives. ``compare.reference`` supplies one over ``autograd.numpy``;
-``autodiff`` supplies one over its ``Tensor`` and one over NumPy object arrays of ``Value``.
-Every kernel here is stable for inputs of any size: no overflow, no division by zero.
+autodiff engine's primitives. ``compare.reference`` builds one over ``autograd.numpy`` and a
+complex-safe one; ``autodiff`` builds one over its ``Tensor`` and one over NumPy object arrays of
+``Value``. Each is built with ``Ops``, which asks for a form of every registered activation, so a
+namespace cannot silently lack one. Every NumPy kernel is stable for inputs of any size.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from collections.abc import Callable
 
 import numpy as np
 
-__all__ = [
-    "affine",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "linear",
-    "softmax",
-    "softplus",
-    "logsumexp",
-    "NUMPY_OPS",
-]
+from .activations import NUMPY_MATH, REGISTRY, Activation
+
+__all__ = ["Ops", "affine", "logsumexp", "NUMPY_OPS", *REGISTRY]
 
 
-def affine(W: np.ndarray, A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Z = W @ A + b, with b (n, 1) broadcast over the columns; one new array."""
-    Z = W @ A
+class Ops:
+    """A namespace the network's math runs in: ``affine``, ``logsumexp``, ``sum``, and one
+    attribute per activation of ``network.activations.REGISTRY`` (``ops.sigmoid``, ...).
+
+    ``form_of(entry)`` gives this namespace's form of one registry entry, for every entry, when
+    the namespace is built; an error there is reported naming the activation and the namespace.
+    """
+
+    name: str
+    affine: Callable
+    logsumexp: Callable
+    sum: Callable
+
+    def __init__(self, name: str, *, affine, logsumexp, sum, form_of):  # noqa: A002
+        self.name = name
+        self.affine = affine
+        self.logsumexp = logsumexp
+        self.sum = sum
+        for entry in REGISTRY.values():
+            try:
+                form = form_of(entry)
+            except Exception as exc:
+                raise TypeError(
+                    f"the {name!r} namespace has no form of activation {entry.name!r}: {exc}"
+                ) from exc
+            if not callable(form):
+                raise TypeError(
+                    f"the {name!r} namespace's form of activation {entry.name!r} is not callable"
+                )
+            setattr(self, entry.name, form)
+
+    def activation(self, name: str) -> Callable:
+        """This namespace's function for the activation ``name``."""
+        return getattr(self, name)
+
+    def __repr__(self) -> str:
+        return f"<ops {self.name}>"
+
+
+def affine(W: np.ndarray, A: np.ndarray, b: np.ndarray, out: np.ndarray | None = None):
+    """Z = W @ A + b, with b (n, 1) broadcast over the columns; one new array (or ``out``)."""
+    Z = np.matmul(W, A, out=out)
     Z += b
     return Z
 
 
-def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """sigma(z) = 1 / (1 + e^-z), into ``out`` when given (``out=z`` works in place).
-
-    For z below about -709 (float64), e^-z overflows to inf and 1/(1+inf) is the correct limit
-    0, so that overflow is expected and silenced; no other form is both this precise in both
-    tails and this fast (four passes over the data, no temporaries).
-    """
-    with np.errstate(over="ignore"):
-        out = np.negative(z, out=out)
-        np.exp(out, out=out)
-    out += 1.0
-    np.reciprocal(out, out=out)
-    return out
-
-
-def tanh(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    return np.tanh(z, out=out)
-
-
-def relu(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    return np.maximum(z, 0, out=out)
-
-
-def linear(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    return z
-
-
-def logsumexp(z: np.ndarray) -> np.ndarray:
-    """log sum_i exp(z_i) down each column, shape (1, m), shifted by the column max.
-
-    Columns run along axis -2, so a stack of networks' outputs, shape (B, n, m), works too.
-    """
-    zmax = z.max(axis=-2, keepdims=True)
-    return zmax + np.log(np.exp(z - zmax).sum(axis=-2, keepdims=True))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """exp(z_i) / sum_j exp(z_j) down each column (axis -2), computed from z - max(z)."""
-    e = np.exp(z - z.max(axis=-2, keepdims=True))
-    e /= e.sum(axis=-2, keepdims=True)
-    return e
-
-
-def softplus(z: np.ndarray) -> np.ndarray:
-    """log(1 + e^z) = max(z, 0) + log1p(e^-|z|), never overflows."""
-    return np.logaddexp(0, z).astype(z.dtype, copy=False)
+logsumexp = NUMPY_MATH.logsumexp
 
 
 def _sum(x: np.ndarray):
     return x.sum()
 
 
-NUMPY_OPS = SimpleNamespace(
-    name="numpy",
-    affine=affine,
-    sigmoid=sigmoid,
-    tanh=tanh,
-    relu=relu,
-    linear=linear,
-    softmax=softmax,
-    softplus=softplus,
-    logsumexp=logsumexp,
-    sum=_sum,
-)
+def _kernel(entry: Activation) -> Callable:
+    return entry.kernel
+
+
+NUMPY_OPS = Ops("numpy", affine=affine, logsumexp=logsumexp, sum=_sum, form_of=_kernel)
+
+# each activation's NumPy kernel is a function of this module too: network.ops.sigmoid, ...
+globals().update({name: entry.kernel for name, entry in REGISTRY.items()})

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .activations import REGISTRY
 from .validation import check_choice, describe
 
 __all__ = ["NetworkSpec", "ACTIVATIONS", "LOSSES", "INITS", "DTYPES"]
 
-ACTIVATIONS = ("sigmoid", "relu", "tanh", "linear", "softmax")
+ACTIVATIONS = tuple(REGISTRY)  # every registered activation, in registration order
 LOSSES = ("bce", "mse", "ce")
 INITS = ("article", "xavier", "he")
 DTYPES = ("float64", "float32")
+
+
+def _is_sequence(value) -> bool:
+    """An ordered collection of items: a list, tuple or 1-D array (not a string, set or dict)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 1
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
 
 @dataclass(frozen=True)
@@ -46,9 +55,9 @@ class NetworkSpec:
 
     def __post_init__(self):
         dims = self.layer_dims
-        if isinstance(dims, (str, bytes)) or not hasattr(dims, "__iter__"):
+        if not _is_sequence(dims):
             raise TypeError(
-                f"layer_dims must be a sequence of positive integers, got {describe(dims)}"
+                f"layer_dims must be a list or tuple of positive integers, got {describe(dims)}"
             )
         dims = tuple(dims)
         if len(dims) < 2:
@@ -79,8 +88,13 @@ class NetworkSpec:
                     f"activation per layer ({n_layers} layers), e.g. sigmoid,...,softmax"
                 )
             acts = (acts,) * n_layers
-        else:
+        elif _is_sequence(acts):
             acts = tuple(acts)
+        else:
+            raise TypeError(
+                "activations must be a name or a list of names, one per layer "
+                f"(such as ['tanh', 'sigmoid']), got {describe(acts)}"
+            )
         if len(acts) != n_layers:
             raise ValueError(
                 f"activations must name one activation per layer ({n_layers} for layer_dims "
@@ -139,6 +153,17 @@ class NetworkSpec:
 
     def n_params(self) -> int:
         return sum(r * c for r, c in self.param_shapes().values())
+
+    def to_dict(self) -> dict:
+        """The fields as JSON-ready values; ``NetworkSpec(**spec.to_dict()) == spec``."""
+        return {
+            "layer_dims": list(self.layer_dims),
+            "activations": list(self.activations),
+            "loss": self.loss,
+            "init": self.init,
+            "seed": self.seed,
+            "dtype": self.dtype.name,
+        }
 
     def replace(self, **changes) -> NetworkSpec:
         """A copy with some fields changed (validated again)."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from tqdm import tqdm
 
-from .validation import check_nonnegative_int, check_positive_float
+from .validation import check_nonnegative_int, check_positive_float, describe
 
 __all__ = ["gradient_descent", "show_progress"]
 
@@ -36,6 +36,13 @@ def gradient_descent(
     ``cost_history[i]`` is J before step i (as the article records it), a list of floats.
     ``callback(epoch, params, grads)`` is called after each gradient, before the step.
     """
+    if not callable(loss_and_grads):
+        raise TypeError(
+            "loss_and_grads must be a function params -> (J, grads), got "
+            f"{describe(loss_and_grads)}"
+        )
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of arrays, got {describe(params)}")
     epochs = check_nonnegative_int("epochs", epochs)
     lr = check_positive_float("lr", lr)
     params = {k: np.array(v, copy=True) for k, v in params.items()}

@@ -7,21 +7,20 @@ import pytest
 
 from backproof import network
 
-# (hidden activation(s), output activation, loss): every pairing NetworkSpec admits
-PAIRINGS = [
-    ("sigmoid", "sigmoid", "bce"),
-    ("relu", "sigmoid", "bce"),
-    ("tanh", "sigmoid", "bce"),
-    ("linear", "sigmoid", "bce"),
-    ("tanh", "softmax", "ce"),
-    ("relu", "softmax", "ce"),
-    ("sigmoid", "softmax", "ce"),
-    ("sigmoid", "sigmoid", "mse"),
-    ("tanh", "tanh", "mse"),
-    ("relu", "linear", "mse"),
-    ("linear", "relu", "mse"),
-    ("sigmoid", "softmax", "mse"),
-]
+
+def _pairings():
+    """(hidden activation, output activation, loss), derived from the activation registry: every
+    activation as the hidden layers of a sigmoid/bce network and as the output of an mse network
+    (over another activation's hidden layers), and softmax/ce over a few hidden activations."""
+    names = list(network.activations.REGISTRY)
+    hidden = [n for n in names if network.activations.REGISTRY[n].elementwise]
+    bce = [(h, "sigmoid", "bce") for h in hidden]
+    ce = [(h, "softmax", "ce") for h in ("tanh", "relu", "sigmoid")]
+    mse = [(hidden[(i + 2) % len(hidden)], out, "mse") for i, out in enumerate(names)]
+    return bce + ce + mse
+
+
+PAIRINGS = _pairings()
 
 
 def pairing_id(p) -> str:

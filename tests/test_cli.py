@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -29,6 +30,7 @@ def test_the_default_study_in_an_empty_folder(tmp_path):
     assert "Taylor test, manual (right): slope 2.0" in out
     plots = sorted(os.listdir(tmp_path / "backproof-out"))
     assert plots == [
+        "catalog_heatmap.png",
         "cost_histories.png",
         "layer_grad_norms.png",
         "param_errors.png",
@@ -108,11 +110,15 @@ def test_check_subcommand(capsys, tmp_path):
     assert code == 0 and "ALL AGREE" in out and "softmax" in out
 
 
-def test_mutants_subcommand(capsys):
+def test_mutants_subcommand_says_which_networks_it_runs_on(capsys):
     assert cli.main(["mutants"]) == 0
     out = capsys.readouterr().out
     assert "forgot_1_over_m" in out and "scale" in out
     assert "13 of 13 wrong derivations caught; 13 with a fitting diagnosis" in out
+    assert "each wrong derivation is checked on its own small network" in out
+    assert "with 40 seeded examples" in out
+    assert re.search(r"forgot_1_over_m +3,4,4,1 sigmoid bce +yes", out)
+    assert re.search(r"softmax_ce_without_minus_Y +3,4,3 tanh/softmax ce +yes", out)
 
 
 @pytest.mark.parametrize(
@@ -195,5 +201,17 @@ def test_a_closed_pipe_is_not_an_internal_error(tmp_path):
         text=True,
         timeout=300,
     )
-    assert proc.stdout.startswith("mutant")
+    assert proc.stdout.startswith("each wrong derivation")
     assert "internal error" not in proc.stderr
+
+
+def test_smoke_options_before_the_subcommand_and_a_usage_error(tmp_path):
+    proc = run(
+        ["--loss", "mse", "--activations", "tanh,linear", "check", "--m", "20", "--json"], tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["spec"]["activations"] == ["tanh", "linear"]
+    proc = run(["train", "--lr", "1e300", "--epochs", "5"], tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("backproof: error: training diverged at epoch 1")
+    assert proc.stderr.count("\n") == 1

@@ -11,6 +11,7 @@ import sys
 from backproof.compare import cli
 
 STUDY_PLOTS = [
+    "catalog_heatmap.png",
     "cost_histories.png",
     "layer_grad_norms.png",
     "param_errors.png",

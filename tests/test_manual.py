@@ -123,9 +123,9 @@ def test_erratum_3_one_layer_backward_uses_the_activation_not_the_tuple():
     dA = rng.standard_normal((2, 5))
     dA_prev, dW, db = manual.one_layer_backward(dA, ((A_prev, W, b), Z))
     s = 1 / (1 + np.exp(-Z))
-    dZ = dA * s * (1 - s)
-    np.testing.assert_allclose(dW, dZ @ A_prev.T)
-    np.testing.assert_allclose(db, dZ.sum(axis=1, keepdims=True))
+    dZ = dA * s * (1 - s)  # dA is the article's: no 1/m in it; the 1/m goes to dW and db
+    np.testing.assert_allclose(dW, dZ @ A_prev.T / 5)
+    np.testing.assert_allclose(db, dZ.sum(axis=1, keepdims=True) / 5)
     np.testing.assert_allclose(dA_prev, W.T @ dZ)
 
 
@@ -192,7 +192,25 @@ def test_erratum_9_one_layer_backward_computes_the_sigmoid_once(monkeypatch):
 def test_the_in_place_forward_is_bit_identical_to_the_reference(pairing):
     spec, params, X, Y = make_problem(*pairing)
     Zs, As = network.forward(spec, params, X)
-    Z_L, As_fast = manual.forward_in_place(spec, params, X)
-    assert np.array_equal(Z_L, Zs[-1])
+    Zs_fast, As_fast = manual.forward_in_place(spec, params, X)
+    assert np.array_equal(Zs_fast[-1], Zs[-1])
     for a, b in zip(As, As_fast):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", network.ACTIVATIONS)
+def test_the_forward_keeps_z_only_where_the_derivative_needs_it(name):
+    if name == "softmax":
+        pytest.skip("softmax is an output activation: the output layer keeps Z_L anyway")
+    spec = NetworkSpec([3, 4, 4, 2], [name, name, "linear"], "mse", init="xavier")
+    params = network.init_params(spec)
+    X = np.random.default_rng(0).standard_normal((3, 5))
+    Zs, As = manual.forward_in_place(spec, params, X)
+    Zs_ref, As_ref = network.forward(spec, params, X)
+    needs_z = not network.activations.REGISTRY[name].from_output
+    for l in (1, 2):
+        assert (Zs[l] is not None) == needs_z
+        if needs_z:
+            assert np.array_equal(Zs[l], Zs_ref[l]) and not np.shares_memory(Zs[l], As[l])
+        assert np.array_equal(As[l], As_ref[l])
+    assert Zs[3] is not None  # the output layer keeps its logits

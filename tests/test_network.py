@@ -176,7 +176,7 @@ def test_csv_loader(tmp_path):
         ("", "empty"),
         ("a,b\n", "no data rows"),
         ("a,b\n1,\n", "missing value"),
-        ("a,b\n1,x\n", "numeric"),
+        ("a,b,y\n1,x,0\n", "numeric"),
         ("a,b\n1,2,3\n", "expected 2 values"),
         ("a,b\n1,nan\n", "finite"),
         ("a\n1\n", "at least one feature"),

@@ -53,6 +53,7 @@ def test_defaults_take_every_implementation_and_reference_in_order(small):
         "reference:autograd",
         "reference:fd",
         "reference:complex",
+        "settle:fd",
     }
     assert result.m == 5 and result.spec is spec
 
@@ -101,7 +102,7 @@ def test_chosen_implementations_and_references_are_the_only_ones_run(small):
         ("tensor", "fd"),
         ("manual", "fd"),
     }
-    assert set(result.seconds) == {"tensor", "manual", "reference:fd"}
+    assert set(result.seconds) == {"tensor", "manual", "reference:fd", "settle:fd"}
     assert result
 
 
@@ -156,23 +157,25 @@ def test_params_default_to_the_specs_initial_parameters():
     assert default.training[0].history == expected[1]
 
 
-def test_richardson_makes_the_finite_difference_reference_more_accurate():
+@pytest.mark.parametrize("method", ["central", "richardson"])
+def test_either_finite_difference_method_passes_the_right_gradient_and_fails_a_wrong_one(
+    method,
+):
     spec, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[3, 5, 4, 1], m=5)
-    worst = {}
-    for method in ("central", "richardson"):
-        result = compare_network(
-            spec,
-            X,
-            Y,
-            params,
-            implementations=["manual"],
-            references=["fd"],
-            fd_method=method,
-            epochs=0,
-        )
-        assert result
-        worst[method] = max(c.rel_error for c in result.cells)
-    assert worst["richardson"] < worst["central"] / 3
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=["manual"],
+        references=["fd"],
+        extra={"off": scaled("W2", 1 + 1e-3)},
+        fd_method=method,
+        epochs=0,
+    )
+    assert all(c.verdict == "pass" for c in result.cells if c.implementation == "manual")
+    assert result.cell("off", "fd", "W2").verdict == "fail"
+    assert result.cell("off", "fd", "W1").verdict == "pass"
 
 
 # -- tolerances ------------------------------------------------------------------------------
@@ -194,7 +197,7 @@ def test_exact_references_allow_1e4_eps_of_the_largest_entry(small):
         )
         cell = result.cell("nudged", "autograd", name)
         assert cell.agree is agree, (factor, cell)
-        assert cell.tolerance == f"rel {1e4 * EPS:.1e}"
+        assert cell.tolerance == 1e4 * EPS
         assert result.cell("nudged", "autograd", other).agree
 
 
@@ -205,7 +208,7 @@ def test_float32_exact_tolerance_follows_the_dtype():
     result = compare_network(
         spec, X, Y, params, implementations=["manual"], references=["autograd"], epochs=0
     )
-    assert result.cells[0].tolerance == f"rel {1e4 * float(np.finfo(np.float32).eps):.1e}"
+    assert result.cells[0].tolerance == 1e4 * float(np.finfo(np.float32).eps)
 
 
 def test_finite_differences_allow_their_error_bound_and_no_more(small):
@@ -221,7 +224,9 @@ def test_finite_differences_allow_their_error_bound_and_no_more(small):
         epochs=0,
     )
     assert not caught.cell("off", "fd", "W1").agree and caught.cell("off", "fd", "b1").agree
-    assert caught.cell("off", "fd", "W1").tolerance == "reference error bound"
+    cell = caught.cell("off", "fd", "W1")
+    assert cell.verdict == "fail" and cell.failures == params["W1"].size
+    assert 0 < cell.tolerance < cell.rel_error
     within = compare_network(
         spec,
         X,
@@ -233,37 +238,6 @@ def test_finite_differences_allow_their_error_bound_and_no_more(small):
         epochs=0,
     )
     assert within
-
-
-def test_finite_differences_allow_the_documented_bound_entry_by_entry(small):
-    """|g - ref| <= 3 err + 7 sqrt(eps) |ref| + 100 eps max|ref|, with err the reference's own
-    error estimate: a gradient 0.9 of that bound away from the reference agrees, 1.1 does not."""
-    spec, params, X, Y = small
-    ref, err, _ = reference.network_numerical_grad(spec, params, X, Y, "central")
-    largest = {p: float(np.max(np.abs(ref[p]))) for p in params}
-
-    def off_by(fraction, name):
-        def loss_and_grads(s, p, X_, Y_):
-            J, g = manual.loss_and_grads(s, p, X_, Y_)
-            r = ref[name]
-            bound = 3 * err[name] + 7 * np.sqrt(EPS) * np.abs(r) + 100 * EPS * largest[name]
-            return J, {**g, name: r + fraction * bound}
-
-        return loss_and_grads
-
-    for name in params:
-        result = compare_network(
-            spec,
-            X,
-            Y,
-            params,
-            implementations=[],
-            references=["fd"],
-            extra={"inside": off_by(0.9, name), "outside": off_by(1.1, name)},
-            epochs=0,
-        )
-        assert result.cell("inside", "fd", name).agree, name
-        assert not result.cell("outside", "fd", name).agree, name
 
 
 def test_a_gradient_with_a_nan_or_a_missing_or_misshapen_entry_disagrees(small):
@@ -284,12 +258,7 @@ def test_a_gradient_with_a_nan_or_a_missing_or_misshapen_entry_disagrees(small):
         assert not result.cell("broken", ref, "b1").agree
         assert result.cell("broken", ref, "b2").agree
         shape = result.cell("broken", ref, "W2")
-        assert (shape.agree, shape.max_abs_error, shape.rel_error, shape.tolerance) == (
-            False,
-            np.inf,
-            np.inf,
-            "shape",
-        )
+        assert (shape.verdict, shape.max_abs_error, shape.rel_error) == ("fail", np.inf, np.inf)
         assert result.cell("broken", ref, "W1").max_abs_error == np.inf
 
 
@@ -379,23 +348,22 @@ def test_no_odd_one_out_among_two_sources_or_when_all_agree(small):
     assert compare_network(spec, X, Y, params, epochs=0).odd_one_out == {}
 
 
-@pytest.mark.parametrize("error, odd", [(1e-5, {}), (1e-3, {"W2": "slightly"})])
-def test_finite_differences_vote_with_their_own_tolerance(small, error, odd):
-    """Two sources of which one is fd agree within 1e-4 relative (fd can do no better): a
-    gradient 1e-5 off sides with fd against autograd, so nobody is the odd one out."""
+def test_the_odd_one_out_is_never_a_reference(small):
+    """Only implementations are voted out: a wrong gradient among two references and one
+    implementation is the implementation's failure, not the references' disagreement."""
     spec, params, X, Y = small
     result = compare_network(
         spec,
         X,
         Y,
         params,
-        implementations=[],
+        implementations=["manual", "tensor"],
         references=["autograd", "fd"],
-        extra={"slightly": scaled("W2", 1 + error)},
+        extra={"slightly": scaled("W2", 1 + 1e-3)},
         epochs=0,
     )
-    assert not result.cell("slightly", "autograd", "W2").agree
-    assert result.odd_one_out == odd
+    assert result.odd_one_out == {"W2": "slightly"}
+    assert result.verdict == "fail" and result.to_dict()["verdict"] == "fail"
 
 
 # -- training --------------------------------------------------------------------------------
@@ -481,7 +449,7 @@ def test_the_text_report(small):
     assert off_w1.count("!") == 2  # outside tolerance against both references
     assert rows[0].count("!") == 0
     assert f"{result.cell('off', 'fd', 'W1').rel_error:>13.2e}!" in off_w1
-    assert "odd one out for W1: off" in lines
+    assert "odd one out" not in str(result)  # two implementations only
     assert lines[-1].startswith("training (manual, tensor; 2 epochs from the same start): ")
     assert lines[-1].endswith("— agree")
 
@@ -527,6 +495,7 @@ def test_to_dict_fields(small):
     )
     d = json.loads(json.dumps(result.to_dict()))
     assert list(d) == [
+        "verdict",
         "ok",
         "spec",
         "m",
@@ -539,7 +508,7 @@ def test_to_dict_fields(small):
         "seconds",
         "notes",
     ]
-    assert d["ok"] is True and d["m"] == 5
+    assert d["verdict"] == "pass" and d["ok"] is True and d["m"] == 5
     assert d["spec"] == {
         "layer_dims": [2, 3, 1],
         "activations": ["tanh", "sigmoid"],
@@ -553,10 +522,13 @@ def test_to_dict_fields(small):
         "implementation": "manual",
         "reference": "autograd",
         "param": "W1",
+        "verdict": "pass",
         "agree": True,
         "max_abs_error": result.cells[0].max_abs_error,
         "rel_error": result.cells[0].rel_error,
-        "tolerance": result.cells[0].tolerance,
+        "tolerance": 1e4 * EPS,
+        "failures": 0,
+        "inconclusive": 0,
     }
     assert list(d["training"]) == ["manual", "tensor"]
     assert d["training"]["manual"] == result.training[0].history
@@ -605,22 +577,6 @@ def test_seconds_are_the_time_each_step_took(small):
     result = compare_network(spec, X, Y, params, epochs=2)
     elapsed = time.perf_counter() - start
     assert all(isinstance(s, float) and 0 <= s <= elapsed for s in result.seconds.values())
-
-
-def test_fd_agree_is_the_documented_rule_at_its_edges():
-    """|g - ref| <= 3 err + 7 sqrt(eps) |ref| + 100 eps max|ref|, entry by entry, kinks excused:
-    here with ref = [0, 2], so the first entry's bound is 3 err + 200 eps exactly."""
-    ref = np.array([0.0, 2.0])
-    none = np.zeros(2, bool)
-
-    def agree(first, err=0.0, kink=none):
-        return nc._fd_agree(np.array([first, 2.0]), ref, np.array([err, 0.0]), kink, np.float64)
-
-    assert agree(200 * EPS) and not agree(201 * EPS)  # the bound itself agrees
-    assert agree(-200 * EPS) and not agree(-201 * EPS)
-    assert agree(3e-10, err=1e-10) and not agree(3.5e-10, err=1e-10)
-    assert agree(1.0, kink=np.array([True, False]))
-    assert nc._fd_agree(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, bool), np.float64)
 
 
 def test_check_implementation_names_x_m_and_passes_options_on(small):

@@ -1,8 +1,11 @@
 """The shared network, differentiated by the engine.
 
 ``network.objective`` is written against an ops namespace; here are the engine's two: one over
-``Tensor`` (each function a registered primitive) and one over NumPy object arrays of scalar
+``Tensor`` (each activation a registered primitive) and one over NumPy object arrays of scalar
 ``Value``s (NumPy's ``@``, ``+`` and ``sum`` on object arrays call the Values' own operators).
+Both are built from the activation registry: an elementwise activation is one primitive (a
+tensor primitive, or a scalar primitive applied entry by entry); one that is not (softmax) is,
+on Values, its registry formula run on the object arrays.
 """
 
 from __future__ import annotations
@@ -12,30 +15,25 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import network
-from ..network import NetworkSpec
-from . import functions as F
+from ..network import NetworkSpec, Ops
+from . import primitives as P
 from .tensor import Tensor, grads_of
-from .value import Value
+from .value import SCALAR_ACTIVATIONS, Value, exp, expm1
 
 __all__ = ["TENSOR_OPS", "VALUE_OPS", "ENGINES", "loss_and_grads", "train"]
 
-TENSOR_OPS = SimpleNamespace(
-    name="backproof.autodiff.tensor",
-    affine=F.affine,
-    sigmoid=F.sigmoid,
-    tanh=F.tanh,
-    relu=F.relu,
-    linear=lambda z: z,
-    softmax=lambda z: F.softmax(z, axis=0),
-    softplus=F.softplus,
-    logsumexp=lambda z: F.logsumexp(z, axis=0, keepdims=True),
-    sum=F.sum,
+TENSOR_OPS = Ops(
+    "backproof.autodiff.tensor",
+    affine=P.affine,
+    logsumexp=lambda z: P.logsumexp(z, axis=0, keepdims=True),
+    sum=P.sum,
+    form_of=lambda act: P.ACTIVATIONS[act.name],
 )
 
 
-def _elementwise(method: str):
-    call = np.frompyfunc(lambda v: getattr(v, method)(), 1, 1)
-    return lambda z: call(z)
+def _entrywise(prim):
+    """``prim`` applied to every entry of an object array of Values."""
+    return np.frompyfunc(prim, 1, 1)
 
 
 def _value_logsumexp(z: np.ndarray) -> np.ndarray:
@@ -45,20 +43,35 @@ def _value_logsumexp(z: np.ndarray) -> np.ndarray:
     return _value_log(_value_exp(z - top).sum(axis=0, keepdims=True)) + top
 
 
-_value_exp = _elementwise("exp")
-_value_log = _elementwise("log")
+_value_exp = _entrywise(exp)
+_value_log = _entrywise(lambda v: v.log())
 
-VALUE_OPS = SimpleNamespace(
-    name="backproof.autodiff.value",
+VALUE_MATH = SimpleNamespace(
+    exp=_value_exp,
+    expm1=_entrywise(expm1),
+    tanh=_entrywise(SCALAR_ACTIVATIONS["tanh"]),
+    sigmoid=_entrywise(SCALAR_ACTIVATIONS["sigmoid"]),
+    softplus=_entrywise(SCALAR_ACTIVATIONS["softplus"]),
+    where=np.where,
+    positive=np.frompyfunc(lambda v: (v.data if type(v) is Value else v) > 0, 1, 1),
+    sum=lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
+    logsumexp=_value_logsumexp,
+)
+"""The math namespace over object arrays of Values, for activations that are not elementwise."""
+
+
+def _value_activation(act):
+    if act.elementwise:
+        return _entrywise(SCALAR_ACTIVATIONS[act.name])
+    return lambda z: act.formula(z, VALUE_MATH)
+
+
+VALUE_OPS = Ops(
+    "backproof.autodiff.value",
     affine=lambda W, A, b: W @ A + b,
-    sigmoid=_elementwise("sigmoid"),
-    tanh=_elementwise("tanh"),
-    relu=_elementwise("relu"),
-    linear=lambda z: z,
-    softmax=lambda z: _value_exp(z - _value_logsumexp(z)),
-    softplus=_elementwise("softplus"),
     logsumexp=_value_logsumexp,
     sum=lambda x: x.sum(),
+    form_of=_value_activation,
 )
 
 ENGINES = ("tensor", "scalar")

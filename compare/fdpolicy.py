@@ -1,0 +1,450 @@
+"""The finite-difference policy: every choice a numerical derivative makes, written once.
+
+Every estimate is the derivative at 0 of a one-variable function ``phi(t) = f(x + t d)``,
+with ``d`` one entry's unit vector (times that entry's scale ``max(|x_i|, 1)``) or a direction.
+
+Classic fixed-step formulas (``numerical_grad``, the batched network reference, the plots):
+
+- central:    D(h) = (phi(h) - phi(-h)) / 2h                 error O(h^2) + O(noise / h)
+- richardson: R = (4 D(h/2) - D(h)) / 3 cancels the h^2 term  error O(h^4) + O(noise / h)
+- complex:    Im phi(ih) / h with h = COMPLEX_STEP            no subtraction: exact to rounding
+
+The verdicts of ``check_grad`` use a *step ladder* instead: steps ``h_j = h_0 / 2^j`` from
+``h_0 = LADDER_START`` (times the entry's scale), for the central difference D(h) and the
+one-sided differences R(h) = (phi(h) - phi(0)) / h and L(h) = (phi(0) - phi(-h)) / h. Each
+sequence is refined by Richardson extrapolation (a tableau: D's error has even powers of h,
+the one-sided ones every power), and every tableau entry T gets an error bound:
+
+    truncation = the larger change of T from the next coarser and the next finer step
+                 at the same order;
+    noise      = (measured noise of f) x (sum of |coefficients| of the formula) / h.
+
+The estimate kept is the one with the smallest bound. The noise of f is measured (Moré & Wild,
+"Estimating computational noise", SIAM J. Sci. Comput. 2011) from a table of differences of f
+at a few close points along a line, on several lines, keeping the smallest level.
+
+Tolerances follow the precision f really has (``Tolerance``); the verdict rule is in
+``verdicts``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+__all__ = [
+    "METHODS",
+    "COMPLEX_STEP",
+    "STEP_POWER",
+    "LADDER_START",
+    "LADDER_LENGTH",
+    "classic_step",
+    "default_steps",
+    "offsets",
+    "combine",
+    "ladder_steps",
+    "Estimate",
+    "LadderResult",
+    "run_ladder",
+    "Noise",
+    "estimate_noise",
+    "Tolerance",
+]
+
+METHODS = ("central", "richardson", "complex")
+COMPLEX_STEP = 1e-20  # Im f(x + ih) / h has no subtraction, so h can be tiny: exact to rounding
+# the classic steps eps^power balance truncation against round-off: eps^(1/3) for central
+# differences; a little below its optimum for Richardson, eps^(1/4), so that the error bound it
+# reports, |R - D(h/2)|, stays small and the step straddles fewer kinks
+STEP_POWER = {"central": 1 / 3, "richardson": 1 / 4}
+
+LADDER_START = 0.5  # the largest step, times max(|x_i|, 1): large steps certify near-zero slopes
+LADDER_LENGTH = 12  # halvings: the smallest step is LADDER_START / 2^11, about 2.4e-4
+LADDER_MIN_STEPS = 4  # never stop before this many steps: kinks need a few rows to show
+MAX_ORDER = 3  # Richardson levels in the tableau
+KINK_ROWS = 4  # a kink must show in the jump R(h) - L(h) at the finest rows of the ladder
+NOISE_LINES = 3  # lines along which the noise of f is measured; the smallest level is kept
+NOISE_POINTS = 7  # points per line (a difference table up to order 6)
+NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2])  # times eps^(1/3), at most 0.1
+
+
+def classic_step(method: str, eps: float) -> float:
+    """The fixed base step of ``method`` (times ``max(|x_i|, 1)`` per entry)."""
+    if method == "complex":
+        return COMPLEX_STEP
+    return eps ** STEP_POWER[method]
+
+
+def default_steps(x0: np.ndarray, method: str, eps: float, step=None) -> np.ndarray:
+    """Per-entry steps ``classic_step * max(|x_i|, 1)`` (or ``step * max(|x_i|, 1)``)."""
+    scale = np.maximum(np.abs(x0), 1.0)
+    if step is not None:
+        return float(step) * scale
+    if method == "complex":
+        return np.full_like(x0, COMPLEX_STEP)
+    return classic_step(method, eps) * scale
+
+
+def offsets(method: str) -> tuple:
+    """The points, in units of the step h, at which a method evaluates phi (besides phi(0))."""
+    return {"complex": (1j,), "central": (1, -1), "richardson": (1, -1, 0.5, -0.5)}[method]
+
+
+def combine(method: str, h, f0, values: list, eps: float, rounding_scale: float = 0.0):
+    """(estimate, error, kink hint) of phi'(0) from phi at ``offsets(method)`` times ``h``.
+
+    Works on scalars and, elementwise, on arrays (one step and one set of values per entry).
+    The round-off part of the error is eps times the size of the values over h; a caller that
+    knows f is computed from larger intermediate numbers passes their size as
+    ``rounding_scale``. The kink hint (Richardson only: the second differences at h and h/2 do
+    not scale as a smooth function's, a(h) = 2 a(h/2)) is a hint for screening, never a verdict.
+    """
+    h = np.asarray(h, dtype=float)
+    if method == "complex":
+        est = np.imag(values[0]) / h
+        return est, 4 * np.finfo(float).eps * np.abs(est), np.zeros(np.shape(est), bool)
+    fp, fm = np.real(values[0]), np.real(values[1])
+    d_h = (fp - fm) / (2 * h)
+    scale = np.maximum.reduce(
+        [np.abs(np.real(v)) for v in values] + [np.abs(f0) + rounding_scale + 0 * h]
+    )
+    if method == "central":
+        return d_h, 10 * eps * scale / h, np.zeros(np.shape(d_h), bool)
+    fp2, fm2 = np.real(values[2]), np.real(values[3])
+    d_h2 = (fp2 - fm2) / h
+    est = (4 * d_h2 - d_h) / 3
+    roundoff = 20 * eps * scale / h
+    err = np.abs(est - d_h2) + roundoff
+    second_h = (fp - 2 * f0 + fm) / h
+    second_h2 = (fp2 - 2 * f0 + fm2) / (h / 2)
+    kink = np.abs(second_h - 2 * second_h2) > 5 * roundoff + 0.05 * np.maximum(
+        np.abs(second_h), np.abs(2 * second_h2)
+    )
+    return est, err, kink
+
+
+def ladder_steps(scale: float, start: float | None = None, length: int = LADDER_LENGTH):
+    """The step ladder ``start * scale / 2^j`` for j = 0 .. length - 1."""
+    first = (LADDER_START if start is None else start) * scale
+    return first / 2.0 ** np.arange(length)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A derivative estimate and a bound on its error (truncation + noise)."""
+
+    value: float
+    error: float
+    step: float = math.inf  # the step of the differences it came from
+
+
+_NONE = Estimate(math.nan, math.inf)
+
+
+class _Tableau:
+    """Richardson extrapolation of a sequence at halving steps, with error bounds.
+
+    ``power`` is the exponent step of the error expansion: 2 for the central difference
+    (errors h^2, h^4, ...), 1 for one-sided ones (h, h^2, ...). ``spread`` is the sum of the
+    absolute coefficients of the base formula times h (1 for central, 2 for one-sided): the
+    factor by which the noise of f reaches the estimate, before extrapolation.
+    """
+
+    def __init__(self, power: int, spread: float):
+        self.power, self.rows, self.steps = power, [], []
+        self.amplification = [spread]
+        for k in range(1, MAX_ORDER + 1):
+            c = 2.0 ** (power * k)
+            # T[j,k] = (c T[j,k-1] - T[j-1,k-1]) / (c - 1); T[j-1,.] used the step 2 h_j
+            self.amplification.append(self.amplification[-1] * (c + 0.5) / (c - 1))
+
+    def add(self, h: float, value: float) -> None:
+        if self.steps and abs(self.steps[-1] - 2 * h) > 1e-9 * h:
+            # a skipped step: the tableau starts afresh (an empty row marks the break)
+            self.rows.append([])
+            self.steps.append(2 * h)
+        row = [value]
+        if self.rows and math.isfinite(value):
+            prev = self.rows[-1]
+            for k in range(1, min(len(prev), MAX_ORDER) + 1):
+                c = 2.0 ** (self.power * k)
+                row.append((c * row[k - 1] - prev[k - 1]) / (c - 1))
+        self.rows.append(row)
+        self.steps.append(h)
+
+    def best(self, noise: float, last: int | None = None) -> Estimate:
+        """The entry with the smallest error bound (needs a coarser neighbour at its order),
+        among the ``last`` finest rows when given."""
+        best = _NONE
+        first = 1 if last is None else max(1, len(self.rows) - last)
+        for j in range(first, len(self.rows)):
+            for k in range(len(self.rows[j])):
+                if len(self.rows[j - 1]) <= k:
+                    continue
+                value = self.rows[j][k]
+                change = abs(value - self.rows[j - 1][k])
+                if j + 1 < len(self.rows) and len(self.rows[j + 1]) > k:
+                    change = max(change, abs(self.rows[j + 1][k] - value))
+                bound = change + noise * self.amplification[k] / self.steps[j]
+                if math.isfinite(value) and bound < best.error:
+                    best = Estimate(value, bound, self.steps[j])
+        return best
+
+
+@dataclass(frozen=True)
+class LadderResult:
+    """What the ladder learned about phi'(0).
+
+    ``central``, ``right`` and ``left`` are the three extrapolated derivatives; ``jump`` is the
+    limit of R(h) - L(h) = (phi(h) - 2 phi(0) + phi(-h)) / h as h -> 0: zero for a smooth phi,
+    the jump of the derivative at a kink at 0.
+    """
+
+    central: Estimate
+    right: Estimate
+    left: Estimate
+    jump: Estimate  # from the finest rows: what confirms a kink
+    evaluations: int
+    finite: bool  # False when phi was finite at fewer than two pairs of steps
+    jump_all: Estimate = _NONE  # from every row
+    smallest_step: float = math.inf  # the smallest step taken so far
+
+    def past_its_best(self) -> bool:
+        """The sharpest estimate came three halvings ago: smaller steps only add noise."""
+        return self.sharpest().step >= 8 * self.smallest_step
+
+    def possible_jump(self, confidence: float) -> float:
+        """The largest jump of the derivative at 0 that the ladder cannot exclude: a kink at
+        0 shows in every row, so either estimate bounds it."""
+        return (
+            min(
+                abs(e.value) + confidence * e.error
+                for e in (self.jump, self.jump_all)
+                if math.isfinite(e.error)
+            )
+            if math.isfinite(min(self.jump.error, self.jump_all.error))
+            else math.inf
+        )
+
+    def kink(self, confidence: float) -> bool:
+        """True when the right and left derivatives differ beyond the error bar of their
+        difference: evidence from f alone, confirmed as the steps shrink (a kink merely inside
+        the larger steps lets the smaller ones agree)."""
+        return abs(self.jump.value) > confidence * self.jump.error
+
+    def sharpest(self) -> Estimate:
+        """The best of central, right and left (where no kink is flagged)."""
+        return min((self.central, self.right, self.left), key=lambda e: e.error)
+
+
+def run_ladder(
+    pair: Callable[[float], tuple[float, float, float, float]],
+    phi0: float,
+    steps: np.ndarray,
+    noise: float,
+    *,
+    extrapolate: bool = True,
+    good_enough: Callable[[LadderResult], bool] | None = None,
+) -> LadderResult:
+    """Differences at the ladder ``steps`` (largest first), stopping early once ``good_enough``
+    accepts the result (never before LADDER_MIN_STEPS steps).
+
+    ``pair(h)`` returns ``(phi(h+), phi(-h-), h+, h-)``: the values and the steps actually
+    taken (x + h rounded to the evaluation dtype moves by a slightly different amount). Pairs
+    where phi is not finite are skipped (the tableau restarts after a gap). With
+    ``extrapolate=False`` only the plain differences are kept (order 0 of the tableau).
+    """
+    tableaus = {
+        "central": _Tableau(2, 1.0),
+        "right": _Tableau(1, 2.0),
+        "left": _Tableau(1, 2.0),
+        "jump": _Tableau(1, 4.0),
+    }
+    calls, usable = 0, 0
+    result = LadderResult(_NONE, _NONE, _NONE, _NONE, 0, False, _NONE)
+    for h in steps:
+        fp, fm, hp, hm = pair(float(h))
+        calls += 2
+        if not (math.isfinite(fp) and math.isfinite(fm)) or hp <= 0 or hm <= 0:
+            continue
+        usable += 1
+        right, left = (fp - phi0) / hp, (phi0 - fm) / hm
+        values = {
+            "central": (fp - fm) / (hp + hm),
+            "right": right,
+            "left": left,
+            "jump": right - left,
+        }
+        for name, tableau in tableaus.items():
+            tableau.add(float(h), values[name])
+            if not extrapolate:
+                tableau.rows[-1] = tableau.rows[-1][:1]
+        best = {name: t.best(noise) for name, t in tableaus.items()}
+        # a kink is confirmed only where the steps have shrunk: at the finest rows
+        best["jump_all"] = best["jump"]
+        best["jump"] = tableaus["jump"].best(noise, last=KINK_ROWS)
+        result = LadderResult(**best, evaluations=calls, finite=usable >= 2, smallest_step=h)
+        if good_enough is not None and usable >= LADDER_MIN_STEPS and good_enough(result):
+            break
+    return replace(result, evaluations=calls, finite=usable >= 2)
+
+
+@dataclass(frozen=True)
+class Noise:
+    """The noise level of f near x (a standard deviation), how it was found, and f's size."""
+
+    level: float
+    measured: bool  # False: no noise was seen above rounding; level is the rounding floor
+    f_scale: float
+    evaluations: int
+    float32_values: bool = False  # every value seen is a float32 number: f rounds to float32
+
+    def relative(self) -> float:
+        """The noise as a fraction of f's size."""
+        return self.level / self.f_scale if self.f_scale > 0 else 0.0
+
+    def precision(self, eval_eps: float) -> float:
+        """The eps f really computes with: float32's when its values are all float32 numbers
+        or its noise says so (relative noise capped at float32's eps: an f near 0 computed
+        from larger numbers has a large relative noise without being less precise than
+        float32), else ``eval_eps``."""
+        eps32 = float(np.finfo(np.float32).eps)
+        if self.float32_values:
+            return max(eval_eps, eps32)
+        return max(eval_eps, min(self.relative(), eps32))
+
+
+def _noise_from_table(values: np.ndarray) -> float | None:
+    """Moré & Wild's ECnoise on equally spaced values along a line: the noise level, or None
+    when the differences show no consistent noise (signal dominates, or too few changes).
+
+    The k-th differences of pure noise of level s have mean square s^2 (2k)! / (k!)^2, so
+    sigma_k = sqrt(gamma_k mean(D^k f ^ 2)) with gamma_k = (k!)^2 / (2k)! estimates s; noise is
+    accepted at the first order where three consecutive sigma_k agree within a factor 4 and
+    the differences change sign.
+    """
+    sigmas, signs = [], []
+    diffs = values.astype(np.float64)
+    for k in range(1, values.size):
+        diffs = np.diff(diffs)
+        gamma = math.factorial(k) ** 2 / math.factorial(2 * k)
+        sigmas.append(math.sqrt(gamma * float(np.mean(diffs**2))))
+        signs.append(bool(np.any(diffs > 0) and np.any(diffs < 0)))
+    for k in range(len(sigmas) - 2):
+        window = sigmas[k : k + 3]
+        if min(window) > 0 and max(window) <= 4 * min(window) and signs[k]:
+            return window[0]
+    return None
+
+
+def estimate_noise(
+    along: Callable[[object, float], np.ndarray],
+    lines: list,
+    f0: float,
+    eps: float,
+) -> Noise:
+    """The noise of f near x: ECnoise on each line, the smallest level kept.
+
+    ``along(line, delta)`` returns f at NOISE_POINTS points delta apart on ``line``, for
+    spacings ``eps^(1/3) x NOISE_SPACINGS`` tried from the closest until noise shows (a
+    quantised f is constant at spacings below its quantum), and the smallest level over the
+    lines is kept (a line that crosses a kink sees its jump as noise; a relu network over many
+    examples has kinks everywhere but at the closest spacing).
+    The level is at least half an ulp of f's size in the precision of its values (float32
+    when they are all float32 numbers, else float64). An f whose values never change has an
+    infinite level: nothing can be certified, or refuted, from it.
+    """
+    levels, calls, scale, seen = [], 0, abs(f0), []
+    for line in lines:
+        for delta in np.unique(np.minimum(eps ** (1 / 3) * NOISE_SPACINGS, 0.1)):
+            values = along(line, float(delta))
+            calls += values.size
+            if not np.all(np.isfinite(values)):
+                break
+            scale = max(scale, float(np.max(np.abs(values))))
+            seen.append(values)
+            level = None if np.all(values == values[0]) else _noise_from_table(values)
+            if level is not None:  # the closest spacing that shows noise: kinks hide there least
+                levels.append(level)
+                break
+    values = np.concatenate(seen) if seen else np.array([f0])
+    is32 = bool(np.all(values.astype(np.float32).astype(np.float64) == values))
+    is32 = is32 and np.unique(values).size > 2
+    # f's output is rounded to its own precision, whatever the input's
+    floor = 0.5 * float(np.finfo(np.float32 if is32 else np.float64).eps) * scale
+    steps = [np.diff(np.unique(v)) for v in seen]
+    if seen and not any(d.size for d in steps):
+        # f never changed: constant, or quantised coarser than every spacing tried
+        return Noise(math.inf, False, scale, calls, is32)
+    if not levels:
+        return Noise(floor, False, scale, calls, is32)
+    return Noise(max(min(levels), floor), True, scale, calls, is32)
+
+
+RTOL_FACTOR = 7.0  # rtol = RTOL_FACTOR sqrt(eps): 1e-7 in float64, 2.4e-3 in float32
+ATOL_FACTOR = 100.0  # atol = ATOL_FACTOR eps max|g~|
+FLOOR_FACTOR = 30.0
+FLOOR_RELATIVE = 1e-7  # a small step's floor may grow to this fraction of the largest slope
+FLOOR_CAP = 1e-2  # the floor never exceeds this fraction of the largest slope resolved
+CONFIDENCE = 3.0  # k in the interval rule: error bounds are trusted up to k times
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """What a gradient entry may differ from the truth: ``atol + rtol |g~| + floor``.
+
+    ``rtol`` is ``RTOL_FACTOR sqrt(eps)`` with eps the coarser of the gradient's dtype and
+    the precision f really computes with (its measured noise relative to its size); ``atol``
+    is ``ATOL_FACTOR eps max|g~|``; ``floor`` is the smallest slope the differences can resolve
+    at all (the noise over the largest step), so that an entry whose true value is ~0 can still
+    be certified. ``confidence`` is the k of the interval rule (``verdicts.judge``).
+    """
+
+    rtol: float
+    atol: float
+    noise_floor: float  # FLOOR_FACTOR x noise: divided by an entry's largest step
+    eps: float
+    resolved: float = math.inf  # the largest slope the reference resolved beyond its errors
+    confidence: float = CONFIDENCE
+
+    @classmethod
+    def choose(
+        cls,
+        grad_eps: float,
+        noise: Noise,
+        numerical_scale: float,
+        rtol: float | None = None,
+        atol: float | None = None,
+        resolved_scale: float = math.inf,
+    ) -> Tolerance:
+        """``numerical_scale`` is max|g~|; ``resolved_scale`` the largest slope the reference
+        resolved beyond its error bars (max of |g~| - k err): where the differences see no
+        slope at all, the floor is 0 and nothing can pass."""
+        eps = max(grad_eps, noise.precision(0.0))
+        return cls(
+            rtol=RTOL_FACTOR * math.sqrt(eps) if rtol is None else rtol,
+            atol=ATOL_FACTOR * eps * numerical_scale if atol is None else atol,
+            noise_floor=FLOOR_FACTOR * noise.level,
+            eps=eps,
+            resolved=resolved_scale,
+        )
+
+    def floor(self, step, largest):
+        """The noise floor for estimates from differences with ``step`` in a ladder that
+        started at ``largest``: FLOOR_FACTOR x noise / step, but no more than the noise over
+        the largest step or FLOOR_RELATIVE of the largest slope resolved (a smaller step is
+        taken near kinks, and its larger floor must not hide a mistake), and never more than
+        FLOOR_CAP of that slope (where the differences see no slope at all, nothing passes)."""
+        step, largest = np.asarray(step, dtype=float), np.asarray(largest, dtype=float)
+        with np.errstate(invalid="ignore"):  # an infinite noise over an infinite step
+            ceiling = np.fmax(self.noise_floor / largest, FLOOR_RELATIVE * self.resolved)
+            floor = np.fmin(np.fmin(self.noise_floor / step, ceiling), FLOOR_CAP * self.resolved)
+        return np.nan_to_num(floor, nan=0.0)
+
+    def at(self, estimate, step=LADDER_START, largest=LADDER_START):
+        """The tolerance for entries whose reference value ``estimate`` came from differences
+        with ``step`` in a ladder that started at ``largest``."""
+        return self.atol + self.rtol * np.abs(estimate) + self.floor(step, largest)
