@@ -62,9 +62,9 @@ def value_and_grad(f: Callable) -> Callable:
         y = _scalar_output(f, leaves)
         if not y.requires_grad:
             zeros = [np.zeros_like(t.data) for t in _flat(leaves)]
-            return float(y.data), _unflat(leaves, zeros)
+            return float(y.data.item()), _unflat(leaves, zeros)
         grads = grads_of(y, _flat(leaves))
-        return float(y.data), _unflat(leaves, grads)
+        return float(y.data.item()), _unflat(leaves, grads)
 
     return wrapped
 

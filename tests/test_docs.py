@@ -39,7 +39,7 @@ def cited_names(text: str) -> set[str]:
     names = set()
     for m in DOTTED.finditer(text):
         name = m.group("name")
-        if not name.endswith(".py"):
+        if not name.endswith(".py") and "__mutmut_" not in name:  # mutmut's names of mutants
             names.add(name)
     for m in FROM_IMPORT.finditer(text):
         module = m.group("module").removeprefix("backproof").lstrip(".")

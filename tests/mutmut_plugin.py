@@ -1,0 +1,81 @@
+"""A pytest plugin that makes mutmut's test runs import the mutated copy of backproof.
+
+mutmut loads it (``-p tests.mutmut_plugin`` in ``[tool.mutmut]`` of pyproject.toml); an ordinary
+``pytest`` run never does. Two things stand between mutmut 3 and this repository's layout:
+
+1. Where the tests import from. mutmut copies ``manual/``, ``autodiff/`` and ``compare/`` into
+   ``mutants/`` and puts ``mutants/`` first on ``sys.path``, expecting the tests to import those
+   folders by their own names. The tests import ``backproof.manual`` etc., and ``backproof`` is
+   the repository root (an editable install maps it there), so they would import the original
+   files and every mutant would survive. The plugin puts ``mutants/`` first in
+   ``backproof.__path__``: subpackages mutmut copied load from there, the rest (``network``)
+   from the repository.
+
+2. What the mutants are called. mutmut names a mutant after its file's path (``manual.article``)
+   but recognises it at run time by the module of the mutated function
+   (``backproof.manual.article``). The plugin translates between the two in mutmut's trampoline:
+   it adds ``backproof.`` to the name of the mutant under test, and strips it from the function
+   names recorded while mutmut maps which tests call which function.
+
+Both steps fail loudly rather than let the run test the unmutated code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import mutmut.mutation.trampoline as trampoline
+
+import backproof
+
+PREFIX = "backproof."
+MUTANTS = Path(__file__).resolve().parent.parent  # mutants/ (this file is mutants/tests/...)
+MUTATED = ("manual", "autodiff", "compare")
+
+
+def _import_backproof_from_mutants() -> None:
+    if MUTANTS.name != "mutants":
+        raise RuntimeError(f"tests/mutmut_plugin.py is for mutmut runs only (found in {MUTANTS})")
+    missing = [name for name in MUTATED if not (MUTANTS / name / "__init__.py").is_file()]
+    if missing:
+        raise RuntimeError(f"mutmut did not copy {missing} into {MUTANTS}")
+    if str(MUTANTS) in backproof.__path__:
+        return  # a later pytest session in the same process
+    early = [f"{PREFIX}{name}" for name in MUTATED if f"{PREFIX}{name}" in sys.modules]
+    if early:
+        raise RuntimeError(f"{early} were imported before the mutated copy could be put first")
+    backproof.__path__.insert(0, str(MUTANTS))
+
+
+def _translate_mutant_names() -> None:
+    if getattr(trampoline, "_backproof_names", False):
+        return
+    path_name_of_mutant = trampoline.get_mutant_under_test
+    record_hit = trampoline.record_trampoline_hit
+
+    def mutant_under_test() -> str:
+        name = path_name_of_mutant()
+        return PREFIX + name if "__mutmut_" in name else name  # not "", "stats" or "fail"
+
+    def record_trampoline_hit(name: str, caller: str | None = None) -> None:
+        record_hit(name.removeprefix(PREFIX), caller and caller.removeprefix(PREFIX))
+
+    trampoline.get_mutant_under_test = mutant_under_test
+    trampoline.record_trampoline_hit = record_trampoline_hit
+    trampoline._backproof_names = True
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Run the fastest tests first: mutmut stops at the first failure (``-x``), so a mutant a
+    quick test kills no longer waits for the slow ones (the order cannot change a verdict)."""
+    stats = MUTANTS / "mutmut-stats.json"
+    if not stats.is_file():  # the first statistics run, which records the durations
+        return
+    seconds = json.loads(stats.read_text())["duration_by_test"]
+    items.sort(key=lambda item: seconds.get(item.nodeid, 0.0))
+
+
+_import_backproof_from_mutants()
+_translate_mutant_names()

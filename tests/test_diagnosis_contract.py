@@ -1,0 +1,231 @@
+"""The diagnosis of a wrong gradient, as check_grad reports it: every kind of mistake, the exact
+threshold between "sign" and "sign and scale", and how scale factors are named."""
+
+import numpy as np
+import pytest
+
+from backproof.compare import check_grad
+from backproof.compare.diagnosis import describe_factor
+
+
+def f(x):
+    return float(np.sum(np.sin(x) * x))
+
+
+def grad(x):
+    return np.cos(x) * x + np.sin(x)
+
+
+X = np.linspace(-1.0, 1.3, 6)
+
+
+def diagnosis(wrong, x=X, fn=f, **kwargs):
+    report = check_grad(fn, wrong, x, **kwargs)
+    assert not report
+    return report.params["x"].diagnosis
+
+
+@pytest.mark.parametrize(
+    "c, kinds, text",
+    [
+        (-1.0, ["sign"], "sign: the gradient is the negative of the right one"),
+        (-1.00005, ["sign"], "sign: the gradient is the negative of the right one"),
+        (-0.99995, ["sign"], "sign: the gradient is the negative of the right one"),
+        (-1.001, ["sign", "scale"], "sign and scale: the gradient is the right one x -1.001"),
+        (-0.5, ["sign", "scale"], "sign and scale: the gradient is the right one x -0.5"),
+        (-2.0, ["sign", "scale"], "sign and scale: the gradient is the right one x -2"),
+        (2.0, ["scale"], "scale: the gradient is the right one x 2"),
+        (0.5, ["scale"], "scale: the gradient is the right one x 1/2"),
+        (1.5, ["scale"], "scale: the gradient is the right one x 1.5"),
+    ],
+)
+def test_sign_and_scale(c, kinds, text):
+    """Within 1e-4 of -1 is a sign error; any other negative factor is sign and scale."""
+    d = diagnosis(lambda x: c * grad(x))
+    assert (d.kinds, d.text) == (kinds, text)
+
+
+def test_a_gradient_1e_minus_6_from_the_right_one_is_no_scale_error():
+    assert check_grad(f, lambda x: (1 + 1e-9) * grad(x), X)
+
+
+@pytest.mark.parametrize(
+    "c, factors, words",
+    [
+        (200.0, {"m": 200}, "x m (= 200)"),
+        (1 / 200, {"m": 200}, "x 1/m (= 1/200)"),
+        (3.0, None, "x 3"),
+        (1 / 3, None, "x 1/3"),
+        (4.0, None, "x 4"),
+        (0.25, None, "x 1/4"),
+        (10.0, None, "x 10"),
+        (0.1, None, "x 1/10"),
+        (7.0, None, "x 7"),
+    ],
+)
+def test_scale_factors_are_named(c, factors, words):
+    d = diagnosis(lambda x: c * grad(x), factors=factors)
+    assert d.kinds == ["scale"] and d.text.endswith(words)
+
+
+def test_describe_factor_names_known_factors_within_1e_minus_4():
+    m = {"m": 200}
+    assert describe_factor(200 * (1 + 0.9e-4), m) == "x m (= 200)"
+    assert describe_factor(200 * (1 + 1.1e-4), m) == "x 200.022"
+    assert describe_factor((1 + 0.9e-4) / 200, m) == "x 1/m (= 1/200)"
+    assert describe_factor((1 + 1.1e-4) / 200, m) == "x 0.00500055"
+    assert describe_factor(2 * (1 + 0.9e-4)) == "x 2"
+    assert describe_factor(2 * (1 + 1.1e-4)) == "x 2.00022"
+    assert describe_factor(0.5 * (1 + 0.9e-4)) == "x 1/2"
+    assert describe_factor(0.5 * (1 + 1.1e-4)) == "x 0.500055"
+    assert describe_factor(2.0, {"m": 0}) == "x 2"  # a zero factor names nothing
+    assert describe_factor(2.0, {"n": 2, "m": 2}) == "x n (= 2)"  # the first that fits
+    assert describe_factor(2.1, rel=0.1) == "x 2" and describe_factor(2.1) == "x 2.1"
+    assert describe_factor(0.48, rel=0.1) == "x 1/2" and describe_factor(0.48) == "x 0.48"
+    assert describe_factor(250.0, m, rel=0.5) == "x m (= 200)"
+
+
+def test_zero_missing_and_non_finite():
+    d = diagnosis(lambda x: np.zeros_like(x))
+    assert d.kinds == ["zero"]
+    assert d.text == (
+        "zero: the gradient is all zeros, but the function is not flat in this parameter "
+        "(a missing gradient)"
+    )
+    nan = grad(X)
+    nan[[1, 4]] = np.nan  # (an inf entry works too, with a RuntimeWarning from check_grad)
+    d = diagnosis(lambda x: nan)
+    assert d.kinds == ["non-finite"]
+    assert d.text == "non-finite: 2 entries are nan or inf, e.g. [(1,), (4,)]"
+
+
+def test_a_missing_key():
+    params = {"a": np.array([0.5, 1.0]), "b": np.array([2.0])}
+
+    def fd(p):
+        return float(np.sum(p["a"] ** 2) + p["b"][0])
+
+    report = check_grad(fd, lambda p: {"a": 2 * p["a"]}, params)
+    assert not report
+    d = report.params["b"].diagnosis
+    assert d.kinds == ["zero"]
+    assert (
+        d.text
+        == "zero: no gradient was given for b (a missing key), but the function depends on it"
+    )
+
+
+def test_an_extra_or_missing_term_in_the_parameter():
+    d = diagnosis(lambda x: grad(x) + 0.3 * x)
+    assert d.kinds == ["term"]
+    assert d.text == (
+        "term: the gradient has an extra term 0.3 x x "
+        "(an L2 regularisation term lambda*x with lambda = 0.3?)"
+    )
+    d = diagnosis(lambda x: grad(x) - 0.25 * x)
+    assert d.kinds == ["term"] and d.text.startswith("term: the gradient has a missing term 0.25")
+
+
+W = np.arange(6.0).reshape(2, 3) / 7
+S = np.array([[0.1, 0.7, -0.3], [0.4, -0.5, 0.2], [0.9, 0.3, 0.6]])
+
+
+def fw(w):
+    return float(np.sum(np.sin(w) * np.arange(1, w.size + 1).reshape(w.shape)))
+
+
+def gw(w):
+    return np.cos(w) * np.arange(1, w.size + 1).reshape(w.shape)
+
+
+@pytest.mark.parametrize(
+    "wrong, kinds, text",
+    [
+        (
+            lambda w: gw(w) + np.array([[0.0], [1.0]]),
+            ["rows"],
+            "rows: row(s) [1] are wrong, the other rows agree",
+        ),
+        (
+            lambda w: gw(w) + np.array([0.0, 1.0, 0.0]),
+            ["columns"],
+            "columns: column(s) [1] are wrong, the other columns agree",
+        ),
+        (
+            lambda w: gw(w) + np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
+            ["entries"],
+            "entries: 2 of 6 checked entries are wrong: [(0, 1), (1, 2)]",
+        ),
+        (
+            lambda w: gw(w) + np.arange(1.0, 7.0).reshape(2, 3) ** 2,
+            ["values"],
+            "values: every checked entry is wrong (6)",
+        ),
+        (
+            lambda w: gw(w).T,
+            ["shape", "transpose"],
+            "shape: expected (2, 3), got (3, 2); it is the transpose of the right gradient",
+        ),
+        (lambda w: gw(w)[:1], ["shape"], "shape: expected (2, 3), got (1, 3)"),
+    ],
+    ids=["rows", "columns", "entries", "values", "transpose", "shape"],
+)
+def test_which_part_is_wrong(wrong, kinds, text):
+    d = diagnosis(wrong, x=W, fn=fw)
+    assert (d.kinds, d.text) == (kinds, text)
+
+
+def test_a_square_gradient_that_is_the_transpose():
+    d = diagnosis(lambda s: gw(s).T, x=S, fn=fw)
+    assert d.kinds == ["transpose"]
+    assert d.text == "transpose: the gradient is the transpose of the right one"
+
+
+def test_a_gradient_of_another_parameter_is_a_swap():
+    params = {"a": np.array([0.5, -1.0]), "b": np.array([2.0, 0.3])}
+
+    def fs(p):
+        return float(np.sum(p["a"] ** 3) + np.sum(np.sin(p["b"])))
+
+    def swapped(p):
+        return {"a": np.cos(p["b"]), "b": np.cos(p["b"])}
+
+    report = check_grad(fs, swapped, params)
+    d = report.params["a"].diagnosis
+    assert d.kinds == ["swap"]
+    assert d.text == "swap: the gradient is b's gradient (a layer off by one?)"
+    assert report.params["b"].ok
+
+
+def test_a_gradient_with_another_parameters_shape_is_named():
+    params = {"a": np.ones((2, 3)) * 0.5, "b": np.ones((3, 4)) * 0.2}
+
+    def fs(p):
+        return float(np.sum(p["a"] ** 2) + np.sum(p["b"] ** 2))
+
+    report = check_grad(fs, lambda p: {"a": 2 * p["b"], "b": 2 * p["b"]}, params)
+    d = report.params["a"].diagnosis
+    assert d.kinds == ["shape", "swap"]
+    assert d.text == (
+        "shape: expected (2, 3), got (3, 4); it has the shape of b's gradient (a layer off by one?)"
+    )
+
+
+def test_the_fast_check_says_what_it_sampled():
+    x = np.linspace(-1, 1, 3000)
+    wrong = grad(x)
+    wrong[::2] += 1.0
+    report = check_grad(f, lambda _: wrong, x, full=False, samples=40, seed=1)
+    d = report.params["x"].diagnosis
+    assert not report and d.kinds == ["entries"]
+    assert "checked entries are wrong (of the sampled entries)" in d.text
+
+
+def test_the_fast_check_catches_what_directions_see_and_samples_miss():
+    x = np.linspace(-1, 1, 3000)
+    wrong = grad(x)
+    wrong[1234] += 50.0
+    report = check_grad(f, lambda _: wrong, x, full=False, samples=4, directions=3, seed=0)
+    d = report.params["x"].diagnosis
+    assert not report and d.kinds == ["values"]
+    assert d.text == ("values: 3 of 3 random directions disagree, though the sampled entries agree")
