@@ -110,7 +110,7 @@ def _data(node):
 def _grad(node):
     if type(node) is Skeleton and node.leaf is not None:
         node = node.leaf  # a leaf's gradient is drawn as it is now
-    return None if type(node) is Tensor and node.grad is None else node.grad
+    return node.grad
 
 
 def _collect(root, limit: int) -> list:
@@ -122,6 +122,7 @@ def _collect(root, limit: int) -> list:
 
 
 def _formula(prim_name: str, operands: list[str], kw) -> str:
+    """How a node was computed, as a reader writes it: ``a * b``, ``W @ A + b``, ``tanh(z)``."""
     if prim_name in _INFIX and len(operands) == 2:
         return f"{operands[0]} {_INFIX[prim_name]} {operands[1]}"
     if prim_name == "neg":
@@ -129,49 +130,85 @@ def _formula(prim_name: str, operands: list[str], kw) -> str:
     if prim_name == "affine":
         return f"{operands[0]} @ {operands[1]} + {operands[2]}"
     if prim_name == "getitem":
-        return f"{operands[0]}[{operands[1]}]"
+        return f"{operands[0]}[{operands[1]}]"  # the index as written
     extra = [f"{k}={v!r}" for k, v in (kw or {}).items() if v is not None and v is not False]
     return f"{prim_name}({', '.join(operands + extra)})"
+
+
+def _index_text(index) -> str:
+    """An index as it is written between brackets: ``:, 0`` for ``(slice(None), 0)``."""
+    parts = index if isinstance(index, tuple) else (index,)
+
+    def one(i) -> str:
+        if isinstance(i, slice):
+            text = f"{'' if i.start is None else i.start}:{'' if i.stop is None else i.stop}"
+            return text if i.step is None else f"{text}:{i.step}"
+        if i is Ellipsis:
+            return "..."
+        return _number_text(i) if isinstance(i, np.ndarray) else repr(i)
+
+    return ", ".join(one(i) for i in parts)
+
+
+class _Builder:
+    """Makes the boxes of a graph, node by node in tape order, and names the unnamed."""
+
+    def __init__(self):
+        self.boxes: list[Box] = []
+        self.key_of: dict[int, int] = {}
+        self.title_of: dict[int, str] = {}
+        self.unnamed = self.constants = 0
+
+    def add(self, kind, title, formula, data, grad, inputs=()) -> int:
+        self.boxes.append(Box(len(self.boxes), kind, title, formula, data, grad, tuple(inputs)))
+        return self.boxes[-1].key
+
+    def node(self, node) -> None:
+        title = _name(node)
+        if not title:
+            self.unnamed += 1
+            title = f"n{self.unnamed}"
+        data, grad = _number_text(_data(node)), _number_text(_grad(node))
+        if node._prim is None:
+            kind = "leaf" if node.requires_grad else "constant"
+            key = self.add(kind, title, "", data, grad)
+        elif node._prim is RELEASED:  # met inside a newer graph: drawn on its own
+            key = self.add("op", title, "(released)", data, grad)
+        else:
+            inputs, operands = self.operands(node)
+            kw = node._kw if type(node) is not Value else None
+            key = self.add("op", title, _formula(node._prim.name, operands, kw), data, grad, inputs)
+        self.key_of[id(node)], self.title_of[id(node)] = key, title
+
+    def operands(self, node) -> tuple[list[int], list[str]]:
+        """The boxes a node was computed from and how its formula names them: inputs by their
+        titles; constants by their value, given boxes of their own (long ones called c1, c2,
+        ...); an index goes into the formula alone."""
+        inputs, operands = [], []
+        for position, arg in enumerate(node._args):
+            if id(arg) in self.key_of:
+                inputs.append(self.key_of[id(arg)])
+                operands.append(self.title_of[id(arg)])
+            elif node._prim.name == "getitem" and position == 1:
+                operands.append(_index_text(arg))
+            else:
+                text = repr(arg) if isinstance(arg, tuple) else _number_text(arg)
+                title = ""
+                if len(text) > 12:
+                    self.constants += 1
+                    title = f"c{self.constants}"
+                inputs.append(self.add("constant", title, "", text, ""))
+                operands.append(title or text)
+        return inputs, operands
 
 
 def graph_boxes(root, limit: int = 500) -> list[Box]:
     """The boxes that draw the graph behind ``root`` (a Tensor or a Value), in tape order:
     each node after the nodes and constants it was computed from."""
-    nodes = _collect(root, limit)
-    boxes: list[Box] = []
-    key_of: dict[int, int] = {}
-    title_of: dict[int, str] = {}
-    unnamed = 0
-    for node in nodes:
-        title = _name(node)
-        if not title:
-            unnamed += 1
-            title = f"n{unnamed}"
-        title_of[id(node)] = title
-        data, grad = _number_text(_data(node)), _number_text(_grad(node))
-        if node._prim is None:
-            kind = "leaf" if node.requires_grad else "constant"
-            boxes.append(Box(len(boxes), kind, title, "", data, grad))
-            key_of[id(node)] = boxes[-1].key
-            continue
-        if node._prim is RELEASED:  # met inside a newer graph: drawn on its own, from itself
-            boxes.append(Box(len(boxes), "op", title, "(released)", data, grad))
-            key_of[id(node)] = boxes[-1].key
-            continue
-        inputs, operands = [], []
-        for arg in node._args:
-            if id(arg) in key_of:
-                inputs.append(key_of[id(arg)])
-                operands.append(title_of[id(arg)])
-            else:  # a constant gets a box of its own, just before the node that took it
-                text = _number_text(arg) if not isinstance(arg, tuple) else repr(arg)
-                boxes.append(Box(len(boxes), "constant", "", "", text, ""))
-                inputs.append(boxes[-1].key)
-                operands.append(text if len(text) <= 12 else "const")
-        formula = _formula(node._prim.name, operands, node._kw if type(node) is not Value else None)
-        boxes.append(Box(len(boxes), "op", title, formula, data, grad, tuple(inputs)))
-        key_of[id(node)] = boxes[-1].key
-    return boxes
+    builder = _Builder()
+    for node in _collect(root, limit):
+        builder.node(node)
+    return builder.boxes
 
 
 # -- Graphviz -----------------------------------------------------------------------------------
@@ -366,6 +403,11 @@ def draw(root, ax=None, limit: int = 60, engine: str = "auto"):
     """
     if engine not in ("auto", "dot", "matplotlib"):
         raise ValueError(f"engine must be 'auto', 'dot' or 'matplotlib', got {engine!r}")
+    if ax is not None and not hasattr(ax, "get_window_extent"):
+        raise TypeError(
+            f"ax must be a matplotlib Axes or None, got {type(ax).__name__} {ax!r} "
+            "(to save a picture: draw(root).figure.savefig(path))"
+        )
     boxes = graph_boxes(root, limit)
     if engine == "dot" or (engine == "auto" and shutil.which("dot")):
         if not shutil.which("dot"):

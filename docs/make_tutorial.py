@@ -135,7 +135,10 @@ SECTIONS = [
     Figure("taylor_test"),
     _t("""
         A single finite difference has an error that first falls with the step `h` (truncation)
-        and then rises again (round-off): the V below. Its floor is where `check_grad` works.
+        and then rises again (round-off): the V below. A fixed step (`numerical_grad`'s) sits
+        near the bottom of the V; `check_grad`'s verdicts instead try a ladder of larger steps,
+        refine them by Richardson extrapolation and keep the estimate with the smallest error
+        bound, so that the bound is known, not guessed.
     """),
     Figure("step_sweep"),
     _t("""

@@ -73,6 +73,18 @@ def test_a_constant_is_a_box_of_its_own_so_division_reads_in_order():
     assert box_titled(G.graph_boxes(J), "x").kind == "constant"
 
 
+def test_indexes_read_as_written_and_long_constants_get_names():
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, name="x")
+    picks = [x[:, 0], x[1:], x[..., ::2], x[0, 1:3]]
+    formulas = [G.graph_boxes(p)[-1].formula for p in picks]
+    assert formulas == ["x[:, 0]", "x[1:]", "x[..., ::2]", "x[0, 1:3]"]
+    masked = P.where(x.data > 2, x, 0.0)
+    boxes = G.graph_boxes(masked)
+    mask = box_titled(boxes, "c1")
+    assert mask.kind == "constant" and mask.data == "[[0, 0, 0], [1, 1, 1]]"
+    assert boxes[-1].formula == "where(c1, x, 0)"
+
+
 def test_after_backward_the_released_graph_still_shows_every_value_and_gradient():
     J, h, W, b = small_tensor_graph()
     before = [(bx.title, bx.formula, bx.data) for bx in G.graph_boxes(J)]
@@ -272,3 +284,10 @@ def test_math_in_boxes_matches_the_numbers():
     boxes = G.graph_boxes(y)
     assert box_titled(boxes, "n2").data == f"{s:.4g}"
     assert box_titled(boxes, "x").grad == f"{4 * s * (1 - s):.4g}"
+
+
+def test_draw_names_a_wrong_ax():
+    from backproof.autodiff import Value, draw
+
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes or None, got str"):
+        draw(Value(1.0) * 2, "graph.png")
