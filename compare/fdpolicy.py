@@ -303,6 +303,7 @@ class Noise:
     f_scale: float
     evaluations: int
     float32_values: bool = False  # every value seen is a float32 number: f rounds to float32
+    still: bool = False  # f never moved at any spacing: its level is its rounding
 
     def relative(self) -> float:
         """The noise as a fraction of f's size."""
@@ -383,7 +384,7 @@ def _read_table(values: np.ndarray) -> _TableNoise:
         if min(window) > 0 and max(window) <= 4 * min(window) and signs[k]:
             change = float(np.max(np.abs(first)))
             rounding = _is_rounding(tables[k], k + 1, values_eps, scale, change)
-            hidden = k > 0 and 2 * np.sum(rounding) >= rounding.size
+            hidden = k > 0 and bool(np.all(rounding))
             return _TableNoise(window[0], hidden, 0.0, change)
     return _TableNoise(None)
 
@@ -405,8 +406,8 @@ def estimate_noise(
     quantised steps bound the noise by half the smallest change seen; the level read from
     tables that were only too regular counts only when no line saw anything else (linear f).
     The level is at least half an ulp of f's size in the precision of its values (float32
-    when they are all float32 numbers, else float64). An f whose values never change has an
-    infinite level: nothing can be certified, or refuted, from it.
+    when they are all float32 numbers, else float64). An f whose values never change is
+    ``still``: differences that stay exactly 0 bound its slope by its rounding over the step.
     """
     levels, regular, calls, scale, seen = [], [], 0, abs(f0), []
     for line in lines:
@@ -448,7 +449,7 @@ def estimate_noise(
     steps = [np.diff(np.unique(v)) for v in seen]
     if seen and not any(d.size for d in steps):
         # f never changed: constant, or quantised coarser than every spacing tried
-        return Noise(math.inf, False, scale, calls, is32)
+        return Noise(floor, False, scale, calls, is32, still=True)
     if not levels and regular:  # every line only ever too regular: a linear f
         return Noise(max(min(regular), floor), True, scale, calls, is32)
     if not levels:
@@ -481,6 +482,7 @@ class Tolerance:
     eps: float
     resolved: float = math.inf  # the largest slope the reference resolved beyond its errors
     confidence: float = CONFIDENCE
+    still: bool = False  # f never moved: no slope is resolved, yet its flat differences bound one
 
     @classmethod
     def choose(
@@ -502,6 +504,7 @@ class Tolerance:
             noise_floor=FLOOR_FACTOR * noise.level,
             eps=eps,
             resolved=resolved_scale,
+            still=noise.still,
         )
 
     def floor(self, step, largest):
@@ -511,6 +514,8 @@ class Tolerance:
         taken near kinks, and its larger floor must not hide a mistake), and never more than
         FLOOR_CAP of that slope (where the differences see no slope at all, nothing passes)."""
         step, largest = np.asarray(step, dtype=float), np.asarray(largest, dtype=float)
+        if self.still:  # no slope to scale by: an absolute tolerance, as atol for a unit slope
+            return ATOL_FACTOR * self.eps + 0 * step
         with np.errstate(invalid="ignore"):  # an infinite noise over an infinite step
             ceiling = np.fmax(self.noise_floor / largest, FLOOR_RELATIVE * self.resolved)
             floor = np.fmin(np.fmin(self.noise_floor / step, ceiling), FLOOR_CAP * self.resolved)
