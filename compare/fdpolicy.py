@@ -69,7 +69,6 @@ KINK_ROWS = 4  # a kink must show in the jump R(h) - L(h) at the finest rows of 
 NOISE_LINES = 3  # lines along which the noise of f is measured; the smallest level is kept
 NOISE_POINTS = 7  # points per line (a difference table up to order 6)
 NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2, 1e4])  # times eps^(1/3), at most 0.1
-NOISE_USUAL = 1e2  # wider spacings only where closer tables showed f repeating its values
 ROUNDING_ROOM = 8  # ulps a value may be off by (f may cancel larger numbers to reach it)
 QUANTUM_SILENCE = 1e-9  # higher differences this small next to the first: f steps by quanta
 
@@ -415,8 +414,6 @@ def estimate_noise(
         quanta, smooth = [], None  # smooth: the level of a table too regular to show noise
         ceiling = math.inf  # quantised f's noise is below the steps of its too-regular tables
         for delta in np.unique(np.minimum(eps ** (1 / 3) * NOISE_SPACINGS, 0.1)):
-            if delta > eps ** (1 / 3) * NOISE_USUAL and not quanta:
-                break  # the widest spacing only for an f seen to repeat its values
             values = along(line, float(delta))
             calls += values.size
             if not np.all(np.isfinite(values)):
