@@ -26,7 +26,6 @@ from .diagnosis import Diagnosis, DirectionCheck, diagnose
 from .fdpolicy import (
     COMPLEX_STEP,
     CONFIDENCE,
-    FLOOR_CAP,
     LADDER_LENGTH,
     LADDER_START,
     METHODS,
@@ -636,7 +635,7 @@ def check_grad(
         grad_f(problem.structure.unflatten(problem.x0)), problem.structure
     )
     rng = np.random.default_rng(opts.seed)
-    noise = problem.measure_noise(rng)
+    noise = _confirm_still(problem, problem.measure_noise(rng), opts, rng)
     # a provisional tolerance, scaled by the claimed gradient, only to stop the ladders early:
     # the verdicts use the one scaled by the reference
     claimed = _largest(*(a.astype(float) for a in analytic if a is not None))
@@ -678,6 +677,24 @@ def check_grad(
     judged = _judge_params(problem, analytic, chosen, entries, dir_refs, tol, opts, do_full)
     notes += _precision_notes(problem, noise, tol)
     return _assemble(problem, judged, tol, noise, opts, do_full, notes, time.perf_counter() - t0)
+
+
+def _confirm_still(problem: Problem, noise: Noise, opts: _Options, rng) -> Noise:
+    """An f that never moved near x (``Noise.still``) is certified flat only if it also stays
+    put at the largest steps: along every entry (a few random directions for large x). If it
+    moves there (a relu dead near x but alive a step away), its noise is unknown: infinite."""
+    if not noise.still:
+        return noise
+    scale = opts.resolution() * np.maximum(np.abs(problem.x0), 1.0)
+    if problem.x0.size <= FULL_CHECK_LIMIT:
+        moves = [np.where(np.arange(problem.x0.size) == i, scale, 0.0) for i in range(scale.size)]
+    else:
+        moves = [scale * rng.choice([-1.0, 1.0], scale.size) for _ in range(8)]
+    for move in moves:
+        for sign in (1.0, -1.0):
+            if problem.ev.nearby(problem.x0 + sign * move) != problem.f0:
+                return replace(noise, level=math.inf, still=False)
+    return noise
 
 
 def _shrink_unsettled(problem, analytic, chosen, entries, dir_refs, noise, tol, opts):
@@ -986,12 +1003,7 @@ def _assemble(problem, judged, tol, noise, opts, do_full, notes, seconds) -> Gra
         eval_dtype=problem.ev.dtype.name,
         rtol=float(tol.rtol),
         atol=float(tol.atol),
-        floor=float(
-            min(
-                tol.noise_floor / opts.resolution(),
-                FLOOR_CAP * tol.resolved,
-            )
-        ),
+        floor=float(tol.floor(opts.resolution(), opts.resolution())),
         noise=float(noise.level),
         evaluations=problem.ev.calls,
         seconds=seconds,

@@ -68,7 +68,9 @@ MAX_ORDER = 3  # Richardson levels in the tableau
 KINK_ROWS = 4  # a kink must show in the jump R(h) - L(h) at the finest rows of the ladder
 NOISE_LINES = 3  # lines along which the noise of f is measured; the smallest level is kept
 NOISE_POINTS = 7  # points per line (a difference table up to order 6)
-NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2])  # times eps^(1/3), at most 0.1
+NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2, 1e4])  # times eps^(1/3), at most 0.1
+ROUNDING_ROOM = 8  # ulps a value may be off by (f may cancel larger numbers to reach it)
+QUANTUM_SILENCE = 1e-9  # higher differences this small next to the first: f steps by quanta
 
 
 def classic_step(method: str, eps: float) -> float:
@@ -301,6 +303,7 @@ class Noise:
     f_scale: float
     evaluations: int
     float32_values: bool = False  # every value seen is a float32 number: f rounds to float32
+    still: bool = False  # f never moved at any spacing: its level is its rounding
 
     def relative(self) -> float:
         """The noise as a fraction of f's size."""
@@ -317,6 +320,32 @@ class Noise:
         return max(eval_eps, min(self.relative(), eps32))
 
 
+def _is_rounding(diffs, order: int, values_eps: float, scale: float, change: float = 0.0):
+    """Which order-``order`` differences are no larger than rounding can make them: each
+    value is off by about an ulp (of the values, or of larger numbers f cancelled to reach
+    them: ROUNDING_ROOM of them), so D^k f by 2^k of those; and a smooth f's higher differences
+    are at least ~ delta times its first ones ``change``, far above QUANTUM_SILENCE of them."""
+    ulps = 2.0**order * ROUNDING_ROOM * values_eps * scale
+    return np.abs(diffs) <= max(ulps, QUANTUM_SILENCE * change)
+
+
+@dataclass(frozen=True)
+class _TableNoise:
+    """What one difference table says about f's noise.
+
+    ``level`` is ECnoise's level (None when the signal dominates). ``hidden`` means the
+    spacing was too small to see the noise: f's values repeat (half the first differences are
+    zero) or the differences at the accepted order are mostly zero — a quantised f stepping by
+    whole quanta looks noise-free there. ``quantum`` is the smallest change of f seen in a table
+    whose values repeat: an upper bound on a quantised f's grid (0 when none).
+    """
+
+    level: float | None
+    hidden: bool = False
+    quantum: float = 0.0
+    change: float = 0.0  # the largest change of f between neighbours in the table
+
+
 def _noise_from_table(values: np.ndarray) -> float | None:
     """Moré & Wild's ECnoise on equally spaced values along a line: the noise level, or None
     when the differences show no consistent noise (signal dominates, or too few changes).
@@ -326,18 +355,38 @@ def _noise_from_table(values: np.ndarray) -> float | None:
     accepted at the first order where three consecutive sigma_k agree within a factor 4 and
     the differences change sign.
     """
-    sigmas, signs = [], []
-    diffs = values.astype(np.float64)
+    return _read_table(values).level
+
+
+def _read_table(values: np.ndarray) -> _TableNoise:
+    """ECnoise (``_noise_from_table``) with Moré & Wild's check that the spacing is not too
+    small: when the values repeat, or the differences at the order where noise is read are
+    mostly within rounding of zero while f does change, the table is ``hidden``."""
+    values = values.astype(np.float64)
+    scale = float(np.max(np.abs(values)))
+    is32 = bool(np.all(values.astype(np.float32).astype(np.float64) == values))
+    values_eps = float(np.finfo(np.float32 if is32 else np.float64).eps)
+    first = np.diff(values)
+    zeros = _is_rounding(first, 1, values_eps, scale)
+    if 2 * np.sum(zeros) >= first.size:  # f's values repeat: the noise is between them
+        moved = np.abs(first[~zeros])
+        return _TableNoise(None, True, float(np.min(moved)) if moved.size else 0.0)
+    sigmas, signs, tables = [], [], []
+    diffs = values
     for k in range(1, values.size):
         diffs = np.diff(diffs)
+        tables.append(diffs)
         gamma = math.factorial(k) ** 2 / math.factorial(2 * k)
         sigmas.append(math.sqrt(gamma * float(np.mean(diffs**2))))
         signs.append(bool(np.any(diffs > 0) and np.any(diffs < 0)))
     for k in range(len(sigmas) - 2):
         window = sigmas[k : k + 3]
         if min(window) > 0 and max(window) <= 4 * min(window) and signs[k]:
-            return window[0]
-    return None
+            change = float(np.max(np.abs(first)))
+            rounding = _is_rounding(tables[k], k + 1, values_eps, scale, change)
+            hidden = k > 0 and bool(np.all(rounding))
+            return _TableNoise(window[0], hidden, 0.0, change)
+    return _TableNoise(None)
 
 
 def estimate_noise(
@@ -349,16 +398,21 @@ def estimate_noise(
     """The noise of f near x: ECnoise on each line, the smallest level kept.
 
     ``along(line, delta)`` returns f at NOISE_POINTS points delta apart on ``line``, for
-    spacings ``eps^(1/3) x NOISE_SPACINGS`` tried from the closest until noise shows (a
-    quantised f is constant at spacings below its quantum), and the smallest level over the
-    lines is kept (a line that crosses a kink sees its jump as noise; a relu network over many
-    examples has kinks everywhere but at the closest spacing).
+    spacings ``eps^(1/3) x NOISE_SPACINGS`` tried from the closest until noise shows, and the
+    smallest level over the lines is kept (a line that crosses a kink sees its jump as noise;
+    a relu network over many examples has kinks everywhere but at the closest spacing).
+    A spacing too small to show the noise (Moré & Wild: f's values repeat, or step by whole
+    quanta of a quantised f) passes on to the next; when no spacing of a line shows noise, its
+    quantised steps bound the noise by half the smallest change seen; the level read from
+    tables that were only too regular counts only when no line saw anything else (linear f).
     The level is at least half an ulp of f's size in the precision of its values (float32
-    when they are all float32 numbers, else float64). An f whose values never change has an
-    infinite level: nothing can be certified, or refuted, from it.
+    when they are all float32 numbers, else float64). An f whose values never change is
+    ``still``: differences that stay exactly 0 bound its slope by its rounding over the step.
     """
-    levels, calls, scale, seen = [], 0, abs(f0), []
+    levels, regular, calls, scale, seen = [], [], 0, abs(f0), []
     for line in lines:
+        quanta, smooth = [], None  # smooth: the level of a table too regular to show noise
+        ceiling = math.inf  # quantised f's noise is below the steps of its too-regular tables
         for delta in np.unique(np.minimum(eps ** (1 / 3) * NOISE_SPACINGS, 0.1)):
             values = along(line, float(delta))
             calls += values.size
@@ -366,10 +420,27 @@ def estimate_noise(
                 break
             scale = max(scale, float(np.max(np.abs(values))))
             seen.append(values)
-            level = None if np.all(values == values[0]) else _noise_from_table(values)
-            if level is not None:  # the closest spacing that shows noise: kinks hide there least
-                levels.append(level)
-                break
+            if np.all(values == values[0]):
+                continue
+            table = _read_table(values)
+            if table.quantum > 0:
+                quanta.append(table.quantum)
+            elif table.hidden and table.level is not None:
+                smooth = table.level if smooth is None else smooth
+                ceiling = min(ceiling, table.change)
+            if table.hidden or table.level is None:
+                continue
+            if table.level <= ceiling:
+                # the closest spacing that shows noise: kinks hide there least
+                levels.append(table.level)
+            else:  # larger than the steps of f seen closer: signal, f was smooth there
+                levels.append(smooth)
+            break
+        else:
+            if quanta:
+                levels.append(0.5 * min(quanta))
+            elif smooth is not None:
+                regular.append(smooth)
     values = np.concatenate(seen) if seen else np.array([f0])
     is32 = bool(np.all(values.astype(np.float32).astype(np.float64) == values))
     is32 = is32 and np.unique(values).size > 2
@@ -378,7 +449,9 @@ def estimate_noise(
     steps = [np.diff(np.unique(v)) for v in seen]
     if seen and not any(d.size for d in steps):
         # f never changed: constant, or quantised coarser than every spacing tried
-        return Noise(math.inf, False, scale, calls, is32)
+        return Noise(floor, False, scale, calls, is32, still=True)
+    if not levels and regular:  # every line only ever too regular: a linear f
+        return Noise(max(min(regular), floor), True, scale, calls, is32)
     if not levels:
         return Noise(floor, False, scale, calls, is32)
     return Noise(max(min(levels), floor), True, scale, calls, is32)
@@ -409,6 +482,7 @@ class Tolerance:
     eps: float
     resolved: float = math.inf  # the largest slope the reference resolved beyond its errors
     confidence: float = CONFIDENCE
+    still: bool = False  # f never moved: no slope is resolved, yet its flat differences bound one
 
     @classmethod
     def choose(
@@ -430,6 +504,7 @@ class Tolerance:
             noise_floor=FLOOR_FACTOR * noise.level,
             eps=eps,
             resolved=resolved_scale,
+            still=noise.still,
         )
 
     def floor(self, step, largest):
@@ -439,6 +514,8 @@ class Tolerance:
         taken near kinks, and its larger floor must not hide a mistake), and never more than
         FLOOR_CAP of that slope (where the differences see no slope at all, nothing passes)."""
         step, largest = np.asarray(step, dtype=float), np.asarray(largest, dtype=float)
+        if self.still:  # no slope to scale by: an absolute tolerance, as atol for a unit slope
+            return ATOL_FACTOR * self.eps + 0 * step
         with np.errstate(invalid="ignore"):  # an infinite noise over an infinite step
             ceiling = np.fmax(self.noise_floor / largest, FLOOR_RELATIVE * self.resolved)
             floor = np.fmin(np.fmin(self.noise_floor / step, ceiling), FLOOR_CAP * self.resolved)
