@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import __version__, network
 from ..network import NetworkSpec
+from .verdicts import json_ready
 
 __all__ = ["main", "build_parser", "EXIT_CODES", "exit_code", "find_divergence"]
 
@@ -557,28 +558,8 @@ def _progress(args) -> bool | None:
     return False if args.no_progress else None
 
 
-def jsonable(obj):
-    """``obj`` with every number a JSON number: NumPy scalars and arrays become Python numbers
-    and lists, non-finite floats become null (JSON has no inf or nan)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return jsonable(obj.item())
-    if isinstance(obj, np.dtype):
-        return obj.name
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if obj is None or isinstance(obj, (str, int, bool)):
-        return obj
-    raise TypeError(f"cannot write a {type(obj).__name__} as JSON")
-
-
 def _print_json(obj) -> None:
-    print(json.dumps(jsonable(obj), indent=2, allow_nan=False))
+    print(json.dumps(json_ready(obj), indent=2, allow_nan=False))
 
 
 def _with_verdict(result, fields: dict) -> dict:

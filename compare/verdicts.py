@@ -109,7 +109,8 @@ def overall(verdicts: Iterable[str]) -> str:
 
 def json_ready(value):
     """``value`` with every number a JSON number: floats stay floats, inf and nan become
-    None, NumPy scalars and arrays become Python ones, tuples become lists."""
+    None (JSON has neither), NumPy scalars and arrays become Python ones, tuples become lists,
+    a dtype its name; anything else is refused rather than written as a string."""
     if isinstance(value, dict):
         return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -122,4 +123,8 @@ def json_ready(value):
         return int(value)
     if isinstance(value, (float, np.floating)):
         return float(value) if math.isfinite(value) else None
-    return value
+    if isinstance(value, np.dtype):
+        return value.name
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"cannot write a {type(value).__name__} as JSON")

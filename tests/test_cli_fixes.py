@@ -270,12 +270,14 @@ def test_check_json_is_strict_json_with_the_verdict(capsys):
     assert _numbers_are_numbers(data)
 
 
-def test_jsonable():
-    out = cli.jsonable({"a": np.float32(1.5), "b": np.arange(2), 3: [np.inf, np.nan, True]})
+def test_json_ready_writes_numbers_as_json_numbers():
+    from backproof.compare.verdicts import json_ready
+
+    out = json_ready({"a": np.float32(1.5), "b": np.arange(2), 3: [np.inf, np.nan, True]})
     assert out == {"a": 1.5, "b": [0, 1], "3": [None, None, True]}
     assert type(out["b"][0]) is int
     with pytest.raises(TypeError, match="cannot write a object as JSON"):
-        cli.jsonable(object())
+        json_ready(object())
 
 
 # data -------------------------------------------------------------------------------------------
