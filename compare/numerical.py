@@ -335,15 +335,7 @@ class Problem:
             work[i] = xi
             return values[0], values[1], actual[0], actual[1]
 
-        steps = ladder_steps(max(abs(xi), 1.0), start)
-        return run_ladder(
-            pair,
-            self.f0,
-            steps,
-            noise.level,
-            extrapolate=extrapolate,
-            good_enough=good_enough,
-        )
+        return self._ladder(pair, max(abs(xi), 1.0), noise, start, extrapolate, good_enough)
 
     def direction_ladder(
         self,
@@ -363,14 +355,13 @@ class Problem:
                 h,
             )
 
-        steps = ladder_steps(1.0, start)
+        return self._ladder(pair, 1.0, noise, start, extrapolate, good_enough)
+
+    def _ladder(self, pair, scale: float, noise: Noise, start, extrapolate: bool, good_enough):
+        """``fdpolicy.run_ladder`` over the steps for a variable of size ``scale``."""
+        steps = ladder_steps(scale, start)
         return run_ladder(
-            pair,
-            self.f0,
-            steps,
-            noise.level,
-            extrapolate=extrapolate,
-            good_enough=good_enough,
+            pair, self.f0, steps, noise.level, extrapolate=extrapolate, good_enough=good_enough
         )
 
     def complex_step(self, direction: np.ndarray) -> float:
