@@ -592,3 +592,56 @@ def test_check_implementation_names_x_m_and_passes_options_on(small):
     assert named.params["W1"].diagnosis.text.endswith("x batch (= 5)")
     central = nc.check_implementation(spec, params, X, Y, times_m, method="central")
     assert central.method == "central" and report.method != "central"
+
+
+# -- inconclusive cells, boundaries ----------------------------------------------------------
+def test_an_inconclusive_cell_is_marked_and_named_in_the_text(small):
+    spec, params, X, Y = small
+    result = compare_network(
+        spec, X, Y, params, implementations=["manual"], references=["autograd"], epochs=0
+    )
+    result.cells[0].verdict = "inconclusive"
+    assert result.verdict == "inconclusive" and not result
+    lines = str(result).splitlines()
+    assert lines[0].startswith("compare_network: INCONCLUSIVE — dims [2,3,1]")
+    assert lines[1] == (
+        "max |g - ref| per parameter / max |ref| over all parameters (! = fail, ? = inconclusive):"
+    )
+    assert lines[4] == f"{'manual':<16}{'W1':<7}{result.cells[0].rel_error:>13.2e}?"
+    assert lines[5].endswith(" ")  # b1 still passes: a blank mark
+
+
+def test_a_misshapen_gradient_keeps_the_exact_tolerance(small):
+    spec, params, X, Y = small
+
+    def transposed(s, p, X_, Y_):
+        J, g = manual.loss_and_grads(s, p, X_, Y_)
+        return J, dict(g, W1=g["W1"].T)
+
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=[],
+        references=["autograd"],
+        extra={"t": transposed},
+        epochs=0,
+    )
+    assert result.cell("t", "autograd", "W1").tolerance == 1e4 * EPS
+
+
+def test_a_relative_error_exactly_at_the_exact_tolerance_passes(small, monkeypatch):
+    """Cell's contract: pass when rel_error <= tolerance."""
+    spec, params, X, Y = small
+    kwargs = dict(
+        implementations=[], references=["autograd"], extra={"off": scaled("W2", 1.01)}, epochs=0
+    )
+    rel = compare_network(spec, X, Y, params, **kwargs).cell("off", "autograd", "W2").rel_error
+    monkeypatch.setattr(nc, "_exact_tolerance", lambda dtype: rel)
+    at = compare_network(spec, X, Y, params, **kwargs).cell("off", "autograd", "W2")
+    assert at.rel_error == at.tolerance == rel and at.verdict == "pass"
+    monkeypatch.setattr(nc, "_exact_tolerance", lambda dtype: rel * (1 - 1e-12))
+    assert compare_network(spec, X, Y, params, **kwargs).cell("off", "autograd", "W2").verdict == (
+        "fail"
+    )
