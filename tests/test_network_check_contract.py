@@ -418,6 +418,8 @@ def test_progress_bars_only_when_asked(small, capsys):
     compare_network(spec, X, Y, params, progress=True, **kwargs)
     shown = capsys.readouterr().err
     assert "reference fd" in shown and "reference complex" in shown
+    assert "\rmanual:" in shown and "\rautodiff.tensor:" in shown  # both training runs
+    assert "\n" not in shown  # each bar is cleared when its work is done
     compare_network(spec, X, Y, params, progress=False, **kwargs)
     assert capsys.readouterr().err == ""
 
@@ -645,3 +647,75 @@ def test_a_relative_error_exactly_at_the_exact_tolerance_passes(small, monkeypat
     assert compare_network(spec, X, Y, params, **kwargs).cell("off", "autograd", "W2").verdict == (
         "fail"
     )
+
+
+def test_a_missing_gradient_fails_every_entry_against_finite_differences(small):
+    spec, params, X, Y = small
+
+    def without_b1(s, p, X_, Y_):
+        J, g = manual.loss_and_grads(s, p, X_, Y_)
+        return J, {k: v for k, v in g.items() if k != "b1"}
+
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=[],
+        references=["fd"],
+        extra={"w": without_b1},
+        epochs=0,
+    )
+    cell = result.cell("w", "fd", "b1")
+    assert (cell.verdict, cell.failures, cell.inconclusive) == ("fail", params["b1"].size, 0)
+    assert cell.max_abs_error == cell.rel_error == np.inf
+    assert 0 < cell.tolerance < 1e-3  # the entries' own tolerances, as for any other cell
+
+
+def test_the_step_ladder_settles_only_what_the_batched_differences_cannot_certify(
+    small, monkeypatch
+):
+    """Richardson's differences certify the entries their error bound can; the ladder of
+    check_grad settles every other entry (all of them for central differences, which carry
+    no error bound), once for all implementations."""
+    spec, params, X, Y = small
+    calls = []
+    real = nc.settle_entries
+
+    def spy(objective, params_, wanted, *args):
+        calls.append({p: list(v) for p, v in wanted.items()})
+        return real(objective, params_, wanted, *args)
+
+    monkeypatch.setattr(nc, "settle_entries", spy)
+    kwargs = dict(implementations=["manual", "tensor"], references=["fd"], epochs=0)
+    assert compare_network(spec, X, Y, params, **kwargs)
+    assert calls == []  # a smooth network: every entry certified by the batched differences
+    wrong = compare_network(spec, X, Y, params, extra={"off": scaled("W2", 1.01)}, **kwargs)
+    assert calls == [{"W2": list(range(params["W2"].size))}]
+    assert wrong.cell("off", "fd", "W2").verdict == "fail"
+    assert wrong.cell("off", "fd", "W2").failures == params["W2"].size
+    assert wrong.cell("manual", "fd", "W2").verdict == "pass"
+    calls.clear()
+    assert compare_network(spec, X, Y, params, fd_method="central", **kwargs)
+    assert calls == [{p: list(range(v.size)) for p, v in params.items()}]
+
+
+def test_training_histories_agree_relative_to_their_own_size(small, monkeypatch):
+    """The tolerance is 1e4 eps times the largest cost, however small the costs are."""
+    spec, params, X, Y = small
+    real_manual, real_engine = manual.train, autodiff.train
+
+    def shrunk(train, factor):
+        def run(*args, **kwargs):
+            trained, history = train(*args, **kwargs)
+            return trained, [1e-2 * h * factor for h in history]
+
+        return run
+
+    monkeypatch.setattr(manual, "train", shrunk(real_manual, 1.0))
+    monkeypatch.setattr(autodiff, "train", shrunk(real_engine, 1 + 2e4 * EPS))
+    result = compare_network(
+        spec, X, Y, params, implementations=["manual"], references=["autograd"], epochs=3
+    )
+    assert max(result.training[0].history) < 1e-2
+    assert not result.training_agree and result.verdict == "fail"
