@@ -6,6 +6,7 @@ tests are cheap to run for every mutant of compare/network_check.py (docs/mutati
 """
 
 import json
+import math
 import time
 
 import numpy as np
@@ -631,6 +632,17 @@ def test_a_misshapen_gradient_keeps_the_exact_tolerance(small):
         epochs=0,
     )
     assert result.cell("t", "autograd", "W1").tolerance == 1e4 * EPS
+    fd = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=[],
+        references=["fd"],
+        extra={"t": transposed},
+        epochs=0,
+    ).cell("t", "fd", "W1")
+    assert fd.verdict == "fail" and math.isnan(fd.tolerance)  # no entry had a tolerance
 
 
 def test_a_relative_error_exactly_at_the_exact_tolerance_passes(small, monkeypatch):
@@ -719,3 +731,56 @@ def test_training_histories_agree_relative_to_their_own_size(small, monkeypatch)
     )
     assert max(result.training[0].history) < 1e-2
     assert not result.training_agree and result.verdict == "fail"
+
+
+def test_a_misshapen_gradient_does_not_hide_a_wrong_one_after_it(small):
+    spec, params, X, Y = small
+
+    def two_wrong(s, p, X_, Y_):
+        J, g = manual.loss_and_grads(s, p, X_, Y_)
+        return J, dict(g, W2=g["W2"].T, b2=1.01 * g["b2"])
+
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=[],
+        references=["fd"],
+        extra={"w": two_wrong},
+        epochs=0,
+    )
+    assert [result.cell("w", "fd", p).verdict for p in params] == ["pass", "pass", "fail", "fail"]
+
+
+@pytest.mark.parametrize("undecided", [1, "all"])
+def test_entries_the_ladder_cannot_settle_make_a_cell_inconclusive(small, monkeypatch, undecided):
+    """A cell counts its inconclusive entries; with no failing entry it is inconclusive."""
+    spec, params, X, Y = small
+    real = nc.judge_settled
+
+    def partly_undecided(g, refs, tol):
+        verdicts, allowed, ref = real(g, refs, tol)
+        verdicts = verdicts.astype(object)
+        verdicts[: len(verdicts) if undecided == "all" else undecided] = "inconclusive"
+        return verdicts, allowed, ref
+
+    monkeypatch.setattr(nc, "judge_settled", partly_undecided)
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=["manual"],
+        references=["fd"],
+        extra={"off": scaled("W2", 1.01)},
+        epochs=0,
+    )
+    cell = result.cell("off", "fd", "W2")
+    size = params["W2"].size
+    if undecided == "all":
+        assert (cell.verdict, cell.failures, cell.inconclusive) == ("inconclusive", 0, size)
+        assert result.verdict == "inconclusive"
+    else:
+        assert (cell.verdict, cell.failures, cell.inconclusive) == ("fail", size - 1, 1)
+    assert result.cell("manual", "fd", "W2").verdict == "pass"  # certified, never settled
