@@ -304,6 +304,20 @@ def test_a_zero_gradient_reference_makes_any_difference_infinitely_relative():
     assert result.cell("manual", "autograd", "W1").rel_error == 0.0
     assert result.cell("manual", "autograd", "W1").agree
     assert result.cell("plus_one", "autograd", "W1").rel_error == np.inf
+    fd = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=["manual"],
+        references=["fd"],
+        extra={"plus_one": plus_one},
+        epochs=0,
+    )
+    assert fd.cell("manual", "fd", "W1").rel_error == 0.0
+    assert fd.cell("manual", "fd", "W1").max_abs_error == 0.0
+    assert fd.cell("plus_one", "fd", "W1").rel_error == np.inf
+    assert fd.cell("plus_one", "fd", "W1").max_abs_error == 1.0
 
 
 # -- the odd one out -------------------------------------------------------------------------
@@ -784,3 +798,24 @@ def test_entries_the_ladder_cannot_settle_make_a_cell_inconclusive(small, monkey
     else:
         assert (cell.verdict, cell.failures, cell.inconclusive) == ("fail", size - 1, 1)
     assert result.cell("manual", "fd", "W2").verdict == "pass"  # certified, never settled
+
+
+def test_errors_against_finite_differences_are_measured_from_the_settled_reference(small):
+    spec, params, X, Y = small
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=[],
+        references=["fd"],
+        extra={"off": scaled("W2", 1.01)},
+        epochs=0,
+    )
+    _, right = reference.loss_and_grads(spec, params, X, Y)
+    largest = max(float(np.max(np.abs(g))) for g in right.values())
+    cell = result.cell("off", "fd", "W2")
+    expected = 0.01 * float(np.max(np.abs(right["W2"])))
+    assert cell.max_abs_error == pytest.approx(expected, rel=1e-6)
+    assert cell.rel_error == pytest.approx(expected / largest, rel=1e-6)
+    assert 0 < cell.tolerance < cell.rel_error
