@@ -316,6 +316,7 @@ def test_a_zero_gradient_reference_makes_any_difference_infinitely_relative():
     )
     assert fd.cell("manual", "fd", "W1").rel_error == 0.0
     assert fd.cell("manual", "fd", "W1").max_abs_error == 0.0
+    assert fd.cell("manual", "fd", "W1").tolerance == 0.0  # nothing to be relative to
     assert fd.cell("plus_one", "fd", "W1").rel_error == np.inf
     assert fd.cell("plus_one", "fd", "W1").max_abs_error == 1.0
 
@@ -435,6 +436,8 @@ def test_progress_bars_only_when_asked(small, capsys):
     assert "reference fd" in shown and "reference complex" in shown
     assert "\rmanual:" in shown and "\rautodiff.tensor:" in shown  # both training runs
     assert "\n" not in shown  # each bar is cleared when its work is done
+    assert shown.count(f"| 0/{len(params)} [") == 2  # a reference's bar counts parameters
+    assert shown.count("| 0/3 [") == 2  # a training run's bar counts epochs
     compare_network(spec, X, Y, params, progress=False, **kwargs)
     assert capsys.readouterr().err == ""
 
