@@ -594,8 +594,9 @@ def test_bad_choices_are_named(small):
 def test_seconds_are_the_time_each_step_took(small):
     spec, params, X, Y = small
     start = time.perf_counter()
-    result = compare_network(spec, X, Y, params, epochs=2)
+    result = compare_network(spec, X, Y, params, epochs=2, extra={"mine": scaled("W1", 1.0)})
     elapsed = time.perf_counter() - start
+    assert "mine" in result.seconds
     assert all(isinstance(s, float) and 0 <= s <= elapsed for s in result.seconds.values())
 
 
