@@ -823,3 +823,27 @@ def test_errors_against_finite_differences_are_measured_from_the_settled_referen
     assert cell.max_abs_error == pytest.approx(expected, rel=1e-6)
     assert cell.rel_error == pytest.approx(expected / largest, rel=1e-6)
     assert 0 < cell.tolerance < cell.rel_error
+
+
+@pytest.mark.parametrize("fd_method", ["richardson", "central"])
+def test_fd_method_chooses_the_differences_of_the_fd_reference_alone(small, monkeypatch, fd_method):
+    spec, params, X, Y = small
+    methods = []
+    real = reference.network_numerical_grad
+
+    def spy(spec_, params_, X_, Y_, method, **kwargs):
+        methods.append(method)
+        return real(spec_, params_, X_, Y_, method, **kwargs)
+
+    monkeypatch.setattr(reference, "network_numerical_grad", spy)
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=["manual"],
+        references=["fd", "complex"],
+        fd_method=fd_method,
+        epochs=0,
+    )
+    assert methods == [fd_method, "complex"] and result
