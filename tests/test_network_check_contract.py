@@ -847,3 +847,21 @@ def test_fd_method_chooses_the_differences_of_the_fd_reference_alone(small, monk
         epochs=0,
     )
     assert methods == [fd_method, "complex"] and result
+
+
+def test_training_histories_exactly_at_the_tolerance_agree(small, monkeypatch):
+    spec, params, X, Y = small
+    step = 2.0**-20
+    histories = {"manual": [1.0, 0.5], "tensor": [1.0, 0.5 + step]}  # max |h| = 1: tol = step
+
+    def fake(name):
+        return lambda *args, **kwargs: (params, list(histories[name]))
+
+    monkeypatch.setattr(manual, "train", fake("manual"))
+    monkeypatch.setattr(autodiff, "train", fake("tensor"))
+    monkeypatch.setattr(nc, "_exact_tolerance", lambda dtype: step)
+    kwargs = dict(implementations=["manual"], references=["autograd"], epochs=2)
+    result = compare_network(spec, X, Y, params, **kwargs)
+    assert result.training_max_diff == step and result.training_agree
+    histories["tensor"] = [1.0, 0.5 + 2 * step]
+    assert not compare_network(spec, X, Y, params, **kwargs).training_agree
