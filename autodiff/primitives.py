@@ -68,11 +68,28 @@ def _product_out(a: np.ndarray, b: np.ndarray, rows: int, cols: int):
     return POOL.out((rows, cols), dtype) if dtype.kind == "f" else None
 
 
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for 2-D float arrays, written into an array from the pool when it is large.
+
+    When the summed dimension has length 1 (a layer of one unit: W_L^T dZ_L), each entry is a
+    single product a_i b_j, and the elementwise product of a column by a row computes it
+    several times faster than a matrix product, whose kernels are tuned for long sums. The bits
+    are the same: a product of two numbers is rounded once either way, and the matrix product
+    adds it to a zero, which the ``+= 0`` repeats (it turns a product -0 into +0, and changes
+    nothing else).
+    """
+    out = _product_out(a, b, a.shape[0], b.shape[1])
+    if a.shape[1] == 1 and a.dtype == b.dtype and a.dtype.kind == "f":
+        out = np.multiply(a, b, out=out)
+        out += 0.0
+        return out
+    return np.matmul(a, b, out=out)
+
+
 def _matmul_vjp_a(g, ans, a, b):
     """d(a @ b)/da contracted with g: g @ b^T (outer products for 1-D operands)."""
     if type(g) is np.ndarray and type(b) is np.ndarray and g.ndim == b.ndim == 2:
-        # the common case, without the primitives' dispatch
-        return np.matmul(g, b.T, out=_product_out(g, b, g.shape[0], b.shape[0]))
+        return _product(g, b.T)  # the common case, without the primitives' dispatch
     if _data(b).ndim == 1:
         return g[..., None] * b if _data(a).ndim > 1 else g * b
     if _data(a).ndim == 1:
@@ -83,7 +100,7 @@ def _matmul_vjp_a(g, ans, a, b):
 def _matmul_vjp_b(g, ans, a, b):
     """d(a @ b)/db contracted with g: a^T @ g (outer products for 1-D operands)."""
     if type(g) is np.ndarray and type(a) is np.ndarray and g.ndim == a.ndim == 2:
-        return np.matmul(a.T, g, out=_product_out(a, g, a.shape[1], g.shape[1]))
+        return _product(a.T, g)
     if _data(a).ndim == 1:
         return a[:, None] * g[..., None, :] if _data(b).ndim > 1 else g * a
     if _data(b).ndim == 1:
@@ -106,12 +123,22 @@ def _affine_forward(W, A, b):
     return affine_kernel(W, A, b, out=out)
 
 
+def _affine_vjp_b(g, ans, W, A, b):
+    """dJ/db = g summed over the columns: for a bias column b (n, 1) it is done here, in one
+    reduction (the tape's general ``sum_to_shape`` would do the same sum, with more steps);
+    for any other shape of b the tape sums g back to it."""
+    if type(g) is np.ndarray and type(b) is np.ndarray and b.ndim == g.ndim == 2:
+        if b.shape[1] == 1 and g.shape[1] != 1 and b.shape[0] == g.shape[0]:
+            return np.add.reduce(g, axis=1, keepdims=True)
+    return g
+
+
 # a layer's pre-activation W @ A + b in one node (and one new array), like PyTorch's addmm
 affine = defvjp(
     primitive(_affine_forward, name="affine"),
     lambda g, ans, W, A, b: _matmul_vjp_a(g, ans, W, A),
     lambda g, ans, W, A, b: _matmul_vjp_b(g, ans, W, A),
-    lambda g, ans, W, A, b: g,  # the tape sums g over the columns b was broadcast to
+    _affine_vjp_b,
 )
 
 # -- elementwise functions -------------------------------------------------------------------
@@ -138,13 +165,17 @@ def _expand(g, shape, axis, keepdims):
 
 @primitive
 def sum(a, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy.sum
+    if type(a) is np.ndarray:  # numpy.sum's own reduction, without its Python wrapper
+        return np.add.reduce(a, axis=axis, keepdims=keepdims)
     return np.sum(a, axis=axis, keepdims=keepdims)
 
 
 def _sum_vjp(g, ans, a, axis=None, keepdims=False):
     """Every entry of a receives g: g, with the summed axes restored, broadcast to a's shape."""
-    if axis is None and type(g) is not Tensor:
-        return np.broadcast_to(g, _shape(a))  # a full sum: g is a scalar
+    if axis is None and type(g) is not Tensor:  # a full sum: g is a scalar
+        full = np.empty(_shape(a), dtype=np.result_type(g))
+        full.fill(g)
+        return full
     return broadcast_to(_expand(g, _shape(a), axis, keepdims), _shape(a))
 
 
