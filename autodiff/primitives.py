@@ -63,9 +63,12 @@ power = defvjp(
 
 
 def _product_out(a: np.ndarray, b: np.ndarray, rows: int, cols: int):
-    """``out=`` for the (rows, cols) matrix product of float arrays a and b: from the pool."""
+    """``out=`` for the (rows, cols) matrix product of float arrays a and b: from the pool
+    when it is large enough for the pool (``POOL.out``), else None."""
     dtype = a.dtype if a.dtype == b.dtype else np.result_type(a, b)
-    return POOL.out((rows, cols), dtype) if dtype.kind == "f" else None
+    if dtype.kind != "f" or rows * cols * dtype.itemsize < POOL.min_bytes:
+        return None  # (asked here first: most products of a small network stop here)
+    return POOL.out((rows, cols), dtype)
 
 
 def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -133,12 +136,19 @@ def _affine_vjp_b(g, ans, W, A, b):
     return g
 
 
+def _affine_vjp_W(g, ans, W, A, b):
+    """dJ/dW = g A^T, as for W @ A."""
+    return _matmul_vjp_a(g, ans, W, A)
+
+
+def _affine_vjp_A(g, ans, W, A, b):
+    """dJ/dA = W^T g, as for W @ A."""
+    return _matmul_vjp_b(g, ans, W, A)
+
+
 # a layer's pre-activation W @ A + b in one node (and one new array), like PyTorch's addmm
 affine = defvjp(
-    primitive(_affine_forward, name="affine"),
-    lambda g, ans, W, A, b: _matmul_vjp_a(g, ans, W, A),
-    lambda g, ans, W, A, b: _matmul_vjp_b(g, ans, W, A),
-    _affine_vjp_b,
+    primitive(_affine_forward, name="affine"), _affine_vjp_W, _affine_vjp_A, _affine_vjp_b
 )
 
 # -- elementwise functions -------------------------------------------------------------------

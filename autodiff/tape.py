@@ -261,14 +261,17 @@ def backpropagate(
             if recycle:
                 # the same rule as for the in-place VJPs: g held by the local alone, ans by the
                 # local and the node, the node by the local and the tape's list
-                # (small arrays first skip the checks: the pool would refuse them anyway)
+                # (small arrays first skip the checks: the pool would refuse them anyway).
+                # The pool hands out the array it got last: g, which the VJPs just read, is
+                # given after ans, which nothing has touched since the forward pass, so that
+                # the next operation of this shape writes into memory still in the cache.
+                if ans.nbytes >= smallest and may_overwrite(ans, 1, owner=node, traced=False):
+                    node.data = _RELEASED_DATA
+                    POOL.give(ans)
                 if (
                     type(g) is np.ndarray
                     and g.nbytes >= smallest
                     and may_overwrite(g, traced=False)
                 ):
                     POOL.give(g)
-                if ans.nbytes >= smallest and may_overwrite(ans, 1, owner=node, traced=False):
-                    node.data = _RELEASED_DATA
-                    POOL.give(ans)
     return {leaf: grads[leaf] for leaf in leaves if leaf in grads}

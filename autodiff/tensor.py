@@ -48,13 +48,9 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = ""):
-        if isinstance(data, Tensor):
-            data = data.data
-        arr = np.asarray(data, dtype=dtype)
-        if arr.dtype.kind in "biu":
-            arr = arr.astype(np.float64)
-        elif arr.dtype.kind not in "fc":
-            raise TypeError(f"data must be numeric, got an array of dtype {arr.dtype}")
+        arr = data
+        if type(arr) is not np.ndarray or dtype is not None or arr.dtype.kind not in "fc":
+            arr = _numeric_array(data, dtype)  # a float array is taken as it is
         if not isinstance(requires_grad, (bool, np.bool_)):
             raise TypeError(f"requires_grad must be True or False, got {requires_grad!r}")
         self.data = arr
@@ -243,6 +239,19 @@ class Tensor:
 
 def _raw(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _numeric_array(data, dtype) -> np.ndarray:
+    """``data`` (a Tensor's data, an array, nested lists, a number) as a float or complex array;
+    integers and booleans become float64."""
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = np.asarray(data, dtype=dtype)
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind not in "fc":
+        raise TypeError(f"data must be numeric, got an array of dtype {arr.dtype}")
+    return arr
 
 
 def apply(prim: Primitive, *args, **kw):
