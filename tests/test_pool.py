@@ -43,6 +43,25 @@ def test_small_views_readonly_and_over_the_cap_are_not_kept(small_pool):
     assert small_pool.take((32, 32), np.float64) is not kept[0]
 
 
+def test_at_the_cap_the_shapes_given_back_least_recently_make_room(small_pool):
+    old = [np.empty((32, 32)) for _ in range(4)]  # 8 KiB each: 32 of the 64 KiB
+    other = [np.empty((16, 64)) for _ in range(3)]  # 8 KiB each, given back later
+    for arr in old + other:
+        small_pool.give(arr)
+    new = [np.empty((64, 32)) for _ in range(2)]  # 16 KiB each: 56 + 32 KiB, 24 KiB must go
+    for arr in new:
+        small_pool.give(arr)
+    assert small_pool.held_bytes == 64 * KiB
+    # three of the (32, 32) arrays, given back first, are gone; the (16, 64) ones all stay
+    ids = {name: set(map(id, arrays)) for name, arrays in [("old", old), ("other", other)]}
+    taken = [id(small_pool.take((32, 32), np.float64)) in ids["old"] for _ in range(3)]
+    assert taken == [True, False, False]  # then new arrays
+    assert all(id(small_pool.take((16, 64), np.float64)) in ids["other"] for _ in range(3))
+    assert {id(small_pool.take((64, 32), np.float64)) for _ in range(2)} == set(map(id, new))
+    small_pool.give(np.empty((128, 128)))  # 128 KiB: larger than the whole cap, never kept
+    assert small_pool.held_bytes == 0
+
+
 def test_wants_only_arrays_of_min_bytes_and_only_when_enabled(small_pool):
     assert small_pool.wants((32, 32), np.float32)
     assert not small_pool.wants((8, 8), np.float64)
