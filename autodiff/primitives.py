@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..network.activations import REGISTRY, Activation
+from ..network.activations import NUMPY_MATH, REGISTRY, Activation
 from ..network.ops import affine as affine_kernel
 from .pool import POOL
 from .registry import definplace, defvjp, defvjp_argnum
@@ -396,7 +396,7 @@ def _pooled(kernel):
 
     def forward(z):
         out = None
-        if type(z) is np.ndarray and z.dtype.kind == "f":
+        if type(z) is np.ndarray and z.nbytes >= POOL.min_bytes and z.dtype.kind == "f":
             out = POOL.out(z.shape, z.dtype)
         return kernel(z, out=out)
 
@@ -406,18 +406,22 @@ def _pooled(kernel):
 
 
 def _activation_primitive(act: Activation):
-    """The primitive of one activation: its NumPy kernel forward, its registry VJP on ``MATH``
-    with x = the output or the input as declared, and its in-place NumPy kernel if it has one."""
+    """The primitive of one activation: its NumPy kernel forward, its registry VJP with x = the
+    output or the input as declared, and its in-place NumPy kernel if it has one.
+
+    The VJP runs on ``MATH`` (these primitives) when it is given tensors, to be recorded, and
+    on ``NUMPY_MATH`` when it is given arrays: the same functions, computing the same bits,
+    without the primitives' dispatch."""
     vjp, from_output = act.vjp, act.from_output
 
     if from_output:
 
         def activation_vjp(g, ans, a):
-            return vjp(g, ans, MATH)
+            return vjp(g, ans, MATH if type(g) is Tensor else NUMPY_MATH)
     else:
 
         def activation_vjp(g, ans, a):
-            return vjp(g, a, MATH)
+            return vjp(g, a, MATH if type(g) is Tensor else NUMPY_MATH)
 
     prim = defvjp(primitive(_pooled(act.kernel), name=act.name), activation_vjp)
     if act.backward is not None:
