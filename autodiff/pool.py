@@ -22,7 +22,15 @@ The rules:
   benchmark from config D to D32), the new shapes replace the old instead of being refused.
 - ``configure(enabled=..., max_bytes=..., min_bytes=...)`` changes the settings; ``clear()``
   empties the pool, returning its memory to the allocator. Defaults: on, at most 512 MiB
-  (config D's step needs about 400 MB in float64), arrays of 256 KiB and up.
+  (config D's step needs about 400 MB in float64), arrays of 64 KiB and up.
+
+Why as small as 64 KiB: glibc's allocator gives the top of its heap back to the operating
+system whenever more than 128 KiB of it is free (until a large mapped block has been freed, which
+raises that threshold), so a step that frees and allocates arrays of about 128 KiB, config B's
+16 x 1000 layers, could find its memory returned and first-touched anew on every call: 124 page
+faults and twice the time per call, whenever nothing else in the process kept that heap busy
+(a training loop of the engine alone, or beside ``manual``'s workspace). Pooled, those arrays
+never go back to the allocator.
 
 One pool serves the whole process; a lock makes taking and giving safe for threads that
 record graphs of their own (it is taken only for arrays of ``min_bytes`` and more, whose
@@ -47,7 +55,7 @@ class BufferPool:
 
     __slots__ = ("enabled", "max_bytes", "min_bytes", "_free", "_held", "_lock", "hits", "misses")
 
-    def __init__(self, *, enabled: bool = True, max_bytes: int = 512 * MiB, min_bytes=256 << 10):
+    def __init__(self, *, enabled: bool = True, max_bytes: int = 512 * MiB, min_bytes=64 << 10):
         self.enabled = enabled
         self.max_bytes = max_bytes
         self.min_bytes = min_bytes
@@ -78,14 +86,15 @@ class BufferPool:
 
     def take(self, shape: tuple, dtype) -> np.ndarray:
         """An array of ``shape`` and ``dtype`` whose entries the caller will all overwrite."""
-        with self._lock:
-            free = self._free.get((shape, np.dtype(dtype)))
-            if free:
-                arr = free.pop()
-                self._held -= arr.nbytes
-                self.hits += 1
-                return arr
-            self.misses += 1
+        free = self._free.get((shape, np.dtype(dtype)))
+        if free:
+            with self._lock:
+                if free:  # (another thread may have taken the last one meanwhile)
+                    arr = free.pop()
+                    self._held -= arr.nbytes
+                    self.hits += 1
+                    return arr
+        self.misses += 1
         return np.empty(shape, dtype)
 
     def give(self, arr: np.ndarray) -> None:
@@ -94,15 +103,20 @@ class BufferPool:
         nbytes = arr.nbytes
         if not self.enabled or nbytes < self.min_bytes or nbytes > self.max_bytes:
             return
-        if not (arr.flags.c_contiguous and arr.flags.writeable and arr.base is None):
+        flags = arr.flags
+        if not (flags.c_contiguous and flags.writeable) or arr.base is not None:
             return
         key = (arr.shape, arr.dtype)
         with self._lock:
-            self._free.setdefault(key, [])
-            self._free.move_to_end(key)  # this shape is now the one given back last
+            free = self._free.get(key)
+            if free is None:
+                free = self._free[key] = []
+            else:
+                self._free.move_to_end(key)  # this shape is now the one given back last
             if self._held + nbytes > self.max_bytes:
                 self._make_room(self._held + nbytes - self.max_bytes)
-            self._free.setdefault(key, []).append(arr)  # (making room may have dropped its list)
+                free = self._free.setdefault(key, [])  # (making room may have dropped it)
+            free.append(arr)
             self._held += nbytes
 
     def _make_room(self, nbytes: int) -> None:

@@ -66,9 +66,9 @@ def _product_out(a: np.ndarray, b: np.ndarray, rows: int, cols: int):
     """``out=`` for the (rows, cols) matrix product of float arrays a and b: from the pool
     when it is large enough for the pool (``POOL.out``), else None."""
     dtype = a.dtype if a.dtype == b.dtype else np.result_type(a, b)
-    if dtype.kind != "f" or rows * cols * dtype.itemsize < POOL.min_bytes:
-        return None  # (asked here first: most products of a small network stop here)
-    return POOL.out((rows, cols), dtype)
+    if dtype.kind != "f" or rows * cols * dtype.itemsize < POOL.min_bytes or not POOL.enabled:
+        return None
+    return POOL.take((rows, cols), dtype)
 
 
 def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -397,7 +397,7 @@ def _pooled(kernel):
     def forward(z):
         out = None
         if type(z) is np.ndarray and z.nbytes >= POOL.min_bytes and z.dtype.kind == "f":
-            out = POOL.out(z.shape, z.dtype)
+            out = POOL.take(z.shape, z.dtype) if POOL.enabled else None
         return kernel(z, out=out)
 
     forward.__name__ = getattr(kernel, "__name__", "forward")

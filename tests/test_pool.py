@@ -186,3 +186,19 @@ def test_with_the_default_settings_a_wide_layer_runs_in_recycled_memory():
         assert all(np.array_equal(g_on[k], g_off[k]) for k in g_off)
     assert pool.POOL.hits >= 2  # the layer's output and its gradient, taken again
     pool.clear()
+
+
+def test_with_the_default_settings_layers_of_about_128_kib_are_pooled_too():
+    """16 x 1000 float64 (125 KiB, config B's hidden layers): the size at which glibc would
+    otherwise hand the heap's top back to the system and fault it in again on every call."""
+    assert pool.POOL.wants((16, 1000), np.float64)
+    spec, params, X, Y = make_problem("sigmoid", "sigmoid", "bce", dims=[2, 16, 16, 1], m=1000)
+    pool.clear()
+    pool.POOL.hits = 0
+    J_off, g_off = _step(spec, params, X, Y, enabled=False)
+    for _ in range(3):
+        J_on, g_on = _step(spec, params, X, Y, enabled=True)
+        assert J_on == J_off
+        assert all(np.array_equal(g_on[k], g_off[k]) for k in g_off)
+    assert pool.POOL.hits >= 8  # the two layers' outputs and gradients, taken again
+    pool.clear()
