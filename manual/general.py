@@ -131,7 +131,7 @@ def _backward(spec: NetworkSpec, ws: Workspace, params, X, Y) -> dict:
         l = layer.index
         A_prev = As[l - 1] if l > 1 else X
         grads[layer.W] = dZ @ A_prev.T
-        grads[layer.b] = dZ.sum(axis=1, keepdims=True)
+        grads[layer.b] = np.add.reduce(dZ, axis=1, keepdims=True)  # dZ.sum(...), more directly
         if l > 1:
             dA = np.matmul(params[layer.W].T, dZ, out=ws.dAs[l - 1])
             below = ws.layers[l - 2].act

@@ -42,7 +42,6 @@ of a ufunc or of ``matmul``), so the numbers are bit for bit those of a step tha
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,7 +101,7 @@ class WorkspaceCache:
     def __init__(self, *, enabled: bool = True, max_bytes: int = 512 * MiB):
         self.enabled = enabled
         self.max_bytes = max_bytes
-        self._free: OrderedDict[tuple, Workspace] = OrderedDict()
+        self._free: dict[tuple, Workspace] = {}  # in the order they were given back
         self._held = 0
         self._lock = threading.Lock()
 
@@ -120,12 +119,9 @@ class WorkspaceCache:
         if not self.enabled or ws.nbytes > self.max_bytes:
             return
         with self._lock:
-            if ws.key in self._free:  # another thread gave one back first: keep that one
-                self._free.move_to_end(ws.key)
-                return
             self._drop_oldest_until(self.max_bytes - ws.nbytes)
-            self._free[ws.key] = ws
-            self._held += ws.nbytes
+            if self._free.setdefault(ws.key, ws) is ws:  # else another thread's came back first
+                self._held += ws.nbytes
 
     def set_max_bytes(self, max_bytes: int) -> None:
         """Change the cap, dropping the least recently used workspaces until the rest fit."""
@@ -137,7 +133,7 @@ class WorkspaceCache:
         """(Holding the lock) drop the least recently used workspaces until at most ``limit``
         bytes are held."""
         while self._free and self._held > limit:
-            _, old = self._free.popitem(last=False)
+            old = self._free.pop(next(iter(self._free)))
             self._held -= old.nbytes
 
     def clear(self) -> None:
