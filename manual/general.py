@@ -34,6 +34,7 @@ from .. import network
 from ..network import NetworkSpec
 from ..network.activations import REGISTRY
 from ..network.ops import affine
+from ..network.validation import check_inputs
 from .workspace import WORKSPACES, Workspace
 
 __all__ = ["activation_backward", "output_delta", "forward_in_place", "loss_and_grads", "train"]
@@ -108,15 +109,13 @@ def loss_and_grads(spec: NetworkSpec, params, X, Y, *, check: bool = True):
     such as training loops and benchmarks): the arrays must then have the spec's dtype.
     """
     if check:
-        network.check_spec(spec)
-        params = network.check_params(spec, params)
-        X, Y = network.check_data(spec, X, Y)
+        params, X, Y = check_inputs(spec, params, X, Y)
     ws = WORKSPACES.take(spec, X.shape[1])
     _forward(ws, params, X)
     J = float(network.loss_from_output(spec, ws.Zs[-1], ws.As[-1], Y))
     grads = _backward(spec, ws, params, X, Y)
     WORKSPACES.give(ws)
-    return J, {k: grads[k] for k in params}
+    return J, grads
 
 
 def _backward(spec: NetworkSpec, ws: Workspace, params, X, Y) -> dict:
@@ -126,7 +125,7 @@ def _backward(spec: NetworkSpec, ws: Workspace, params, X, Y) -> dict:
     with A_{l-1} (no longer needed once dW_l is computed) as scratch."""
     Zs, As = ws.Zs, ws.As
     dZ = output_delta(spec, As[-1], Y, Zs[-1], out=ws.dZ_L)
-    grads = {}
+    grads = dict.fromkeys(params)  # keyed like params, in its order
     for layer in reversed(ws.layers):
         l = layer.index
         A_prev = As[l - 1] if l > 1 else X

@@ -41,6 +41,7 @@ of a ufunc or of ``matmul``), so the numbers are bit for bit those of a step tha
 
 from __future__ import annotations
 
+import operator
 import threading
 from dataclasses import dataclass
 
@@ -49,9 +50,24 @@ import numpy as np
 from ..network import NetworkSpec
 from ..network.activations import REGISTRY, Activation
 
-__all__ = ["Layer", "Workspace", "WorkspaceCache", "WORKSPACES", "configure", "clear", "stats"]
+__all__ = [
+    "key_of",
+    "Layer",
+    "Workspace",
+    "WorkspaceCache",
+    "WORKSPACES",
+    "configure",
+    "clear",
+    "stats",
+]
 
 MiB = 1 << 20
+
+
+def key_of(spec: NetworkSpec, m: int) -> tuple:
+    """What a workspace's arrays depend on (not the spec's loss, init or seed): specs that
+    differ only there share one. A tuple of tuples, strings and a dtype, quick to hash."""
+    return (spec.layer_dims, spec.activations, spec.dtype, m)
 
 
 @dataclass(frozen=True)
@@ -80,7 +96,7 @@ class Workspace:
         def new(l: int) -> np.ndarray:
             return np.empty((dims[l], m), spec.dtype)
 
-        self.key = (spec, m)
+        self.key = key_of(spec, m)
         self.layers = tuple(
             Layer(l, f"W{l}", f"b{l}", REGISTRY[spec.activations[l - 1]]) for l in range(1, L + 1)
         )
@@ -96,32 +112,29 @@ class Workspace:
 
 
 class WorkspaceCache:
-    """Workspaces by ``(spec, m)``, least recently used first, at most ``max_bytes`` in all."""
+    """Workspaces by ``key_of(spec, m)``, least recently used first, at most ``max_bytes`` in
+    all."""
 
     def __init__(self, *, enabled: bool = True, max_bytes: int = 512 * MiB):
         self.enabled = enabled
         self.max_bytes = max_bytes
         self._free: dict[tuple, Workspace] = {}  # in the order they were given back
-        self._held = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # for give's eviction; take is one atomic dict.pop
 
     def take(self, spec: NetworkSpec, m: int) -> Workspace:
-        """The workspace for ``(spec, m)``, now the caller's alone: the cached one, or a new one."""
-        with self._lock:
-            ws = self._free.pop((spec, m), None)
-            if ws is not None:
-                self._held -= ws.nbytes
-                return ws
-        return Workspace(spec, m)
+        """The workspace for ``(spec, m)``, now the caller's alone: the cached one (one
+        ``dict.pop``, which no other thread can split), or a new one."""
+        ws = self._free.pop((spec.layer_dims, spec.activations, spec.dtype, m), None)  # key_of
+        return Workspace(spec, m) if ws is None else ws
 
     def give(self, ws: Workspace) -> None:
         """Keep ``ws`` for the next call with its ``(spec, m)``, if the cache is on and it fits."""
         if not self.enabled or ws.nbytes > self.max_bytes:
             return
         with self._lock:
-            self._drop_oldest_until(self.max_bytes - ws.nbytes)
-            if self._free.setdefault(ws.key, ws) is ws:  # else another thread's came back first
-                self._held += ws.nbytes
+            if self._free:  # (a step that runs alone finds the cache empty: nothing to count)
+                self._drop_oldest_until(self.max_bytes - ws.nbytes)
+            self._free.setdefault(ws.key, ws)  # if another thread's came back first, keep that
 
     def set_max_bytes(self, max_bytes: int) -> None:
         """Change the cap, dropping the least recently used workspaces until the rest fit."""
@@ -132,23 +145,25 @@ class WorkspaceCache:
     def _drop_oldest_until(self, limit: int) -> None:
         """(Holding the lock) drop the least recently used workspaces until at most ``limit``
         bytes are held."""
-        while self._free and self._held > limit:
-            old = self._free.pop(next(iter(self._free)))
-            self._held -= old.nbytes
+        held = self.held_bytes
+        while self._free and held > limit:
+            old = self._free.pop(next(iter(self._free)), None)  # None: a take was quicker
+            held -= 0 if old is None else old.nbytes
 
     def clear(self) -> None:
         """Drop every workspace the cache holds (their memory goes back to the allocator)."""
-        with self._lock:
-            self._free.clear()
-            self._held = 0
+        self._free.clear()
 
     @property
     def held_bytes(self) -> int:
-        return self._held
+        """The bytes of the workspaces the cache holds now (none that a call is using)."""
+        return sum(map(_nbytes, list(self._free.values())))  # a copy: takes may run meanwhile
 
     def __len__(self) -> int:
         return len(self._free)
 
+
+_nbytes = operator.attrgetter("nbytes")
 
 WORKSPACES = WorkspaceCache()
 """The cache ``manual.loss_and_grads`` uses."""

@@ -29,6 +29,7 @@ __all__ = [
     "check_choice",
     "check_data",
     "check_params",
+    "check_inputs",
 ]
 
 
@@ -169,9 +170,23 @@ def _network_spec_class() -> type:
     return NetworkSpec
 
 
+def check_inputs(
+    spec, params: Mapping, X, Y
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """``check_params`` and ``check_data`` in one call, for a function that takes all four (a
+    loss-and-gradient step, where this runs on every call): ``(params, X, Y)``, checked, with
+    the spec checked once."""
+    _check_spec(spec)
+    return _checked_params(spec, params), *_checked_data(spec, X, Y)
+
+
 def check_data(spec, X, Y) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``X`` (n_x, m) and ``Y`` (n_y, m) against ``spec``; return them in spec.dtype."""
     _check_spec(spec)
+    return _checked_data(spec, X, Y)
+
+
+def _checked_data(spec, X, Y) -> tuple[np.ndarray, np.ndarray]:
     X = as_float_array("X", X, ndim=2, dtype=spec.dtype)
     # for bce and ce the targets' range checks below also prove them finite
     Y = as_float_array("Y", Y, ndim=2, dtype=spec.dtype, finite=spec.loss == "mse")
@@ -229,7 +244,11 @@ def _check_distributions(Y: np.ndarray) -> None:
 def check_params(spec, params: Mapping) -> dict[str, np.ndarray]:
     """Validate a parameter dict against ``spec``: keys W1..WL, b1..bL, shapes, dtype, finite."""
     _check_spec(spec)
-    if not isinstance(params, Mapping):
+    return _checked_params(spec, params)
+
+
+def _checked_params(spec, params: Mapping) -> dict[str, np.ndarray]:
+    if not (type(params) is dict or isinstance(params, Mapping)):  # the ABC check costs more
         raise TypeError(f"params must be a dict of arrays, got {describe(params)}")
     expected = _param_shapes(spec.layer_dims)
     if params.keys() != expected.keys():
@@ -237,13 +256,13 @@ def check_params(spec, params: Mapping) -> dict[str, np.ndarray]:
     dtype, checked = spec.dtype, {}
     for key, shape in expected.items():
         arr = params[key]
-        # the quick test: a C-ordered array of the right dtype and shape whose sum of squares
-        # is finite (all_finite, inlined: this loop runs on every call)
+        # the quick test: an array of the right dtype and shape whose sum of squares is finite
+        # (all_finite, inlined: this loop runs on every call; vdot reads a C-ordered array as it
+        # lies and copies any other, still correct, into C order)
         if not (
             type(arr) is np.ndarray
             and arr.dtype == dtype
             and arr.shape == shape
-            and arr.flags.c_contiguous
             and math.isfinite(_vdot(arr, arr))
         ):
             arr = _check_param(spec, key, arr, shape)

@@ -10,7 +10,7 @@ from conftest import PAIRINGS, make_problem, pairing_id
 
 from backproof import manual, network
 from backproof.manual import workspace
-from backproof.manual.workspace import WORKSPACES, Workspace
+from backproof.manual.workspace import WORKSPACES, Workspace, key_of
 from backproof.network.activations import REGISTRY
 
 
@@ -83,11 +83,11 @@ def test_the_workspace_is_reused_and_a_result_never_changes_when_the_next_call_r
     spec, params, X, Y = make_problem("tanh", "sigmoid", "bce")
     J1, g1 = manual.loss_and_grads(spec, params, X, Y)
     kept = {k: v.copy() for k, v in g1.items()}
-    ws = WORKSPACES._free[(spec, X.shape[1])]
+    ws = WORKSPACES._free[key_of(spec, X.shape[1])]
     # the next call runs on other parameters in the very same arrays ...
     other = {k: v * 1.5 + 0.1 for k, v in params.items()}
     J2, g2 = manual.loss_and_grads(spec, other, X, Y)
-    assert WORKSPACES._free[(spec, X.shape[1])] is ws
+    assert WORKSPACES._free[key_of(spec, X.shape[1])] is ws
     assert J2 != J1 and not np.array_equal(g2["W1"], kept["W1"])
     # ... and what the first call returned is as it was, sharing no memory with the workspace
     assert all(np.array_equal(g1[k], kept[k]) for k in kept)
@@ -96,10 +96,31 @@ def test_the_workspace_is_reused_and_a_result_never_changes_when_the_next_call_r
         assert not any(np.shares_memory(g, a) for a in buffers)
 
 
+def test_specs_that_differ_only_in_their_initialisation_share_a_workspace():
+    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce")
+    manual.loss_and_grads(spec, params, X, Y)
+    ws = WORKSPACES._free[key_of(spec, X.shape[1])]
+    for other in (spec.replace(seed=spec.seed + 1, init="he"), spec.replace(loss="mse")):
+        manual.loss_and_grads(other, params, X, Y)
+        assert len(WORKSPACES) == 1 and WORKSPACES._free[key_of(other, X.shape[1])] is ws
+    for other in (
+        spec.replace(activations=("relu", "relu", "sigmoid")),
+        spec.replace(dtype="float32"),
+    ):
+        manual.loss_and_grads(
+            other,
+            {k: v.astype(other.dtype) for k, v in params.items()},
+            X.astype(other.dtype),
+            Y.astype(other.dtype),
+        )
+    manual.loss_and_grads(spec, params, X[:, :5], Y[:, :5])
+    assert len(WORKSPACES) == 4  # other activations, another dtype, another m: one each
+
+
 def test_the_workspace_keeps_no_reference_to_the_callers_arrays():
     spec, params, X, Y = make_problem("relu", "sigmoid", "bce")
     manual.loss_and_grads(spec, params, X, Y)
-    ws = WORKSPACES._free[(spec, X.shape[1])]
+    ws = WORKSPACES._free[key_of(spec, X.shape[1])]
     held = [a for a in (*ws.Zs, *ws.As, *ws.dAs, ws.dZ_L) if a is not None]
     for arr in (X, Y, *params.values()):
         assert not any(a is arr or np.shares_memory(a, arr) for a in held)
@@ -149,7 +170,7 @@ def test_the_cap_drops_the_least_recently_used_and_never_keeps_a_workspace_too_b
     workspace.configure(max_bytes=Workspace(small[0][0], 30).nbytes + 2 * size)
     for p in small:
         manual.loss_and_grads(*p)
-    assert [key[1] for key in WORKSPACES._free] == [20, 30]  # m = 10 was dropped first
+    assert [key[-1] for key in WORKSPACES._free] == [20, 30]  # m = 10 was dropped first
     workspace.configure(max_bytes=size)  # lowering the cap drops until the rest fit
     assert len(WORKSPACES) == 0 and workspace.stats()["held_bytes"] == 0
     manual.loss_and_grads(*small[2])  # bigger than the cap: it serves its call and is freed
