@@ -70,17 +70,18 @@ def output_delta(
     return delta
 
 
-def forward_in_place(spec: NetworkSpec, params, X, *, workspace: Workspace | None = None):
+def forward_in_place(spec: NetworkSpec, params, X):
     """``network.forward``'s composition, computed with as few arrays as backprop allows.
 
-    ``Z_l = W_l A_{l-1}`` is written into the workspace's Z_l (a new workspace unless one is
-    given) and ``+ b_l`` added in place. Where the layer's derivative is written through A, the
-    activation is applied in place too (backprop needs only A_l) and ``Zs[l]`` is None; where it
-    needs Z (gelu, silu), A_l is an array of its own and Z_l is kept. The output layer keeps both
-    Z_L (the bce and ce costs are computed from the logits) and A_L. Returns ``(Zs, As)`` with
-    ``As[0] = X`` and ``Zs[0]`` None; the numbers are bit for bit those of ``network.forward``.
+    ``Z_l = W_l A_{l-1}`` is written into Z_l of a new workspace (``manual.workspace``; the
+    arrays returned are its own, not the cache's) and ``+ b_l`` added in place. Where the
+    layer's derivative is written through A, the activation is applied in place too (backprop
+    needs only A_l) and ``Zs[l]`` is None; where it needs Z (gelu, silu), A_l is an array of its
+    own and Z_l is kept. The output layer keeps both Z_L (the bce and ce costs are computed from
+    the logits) and A_L. Returns ``(Zs, As)`` with ``As[0] = X`` and ``Zs[0]`` None; the numbers
+    are bit for bit those of ``network.forward``.
     """
-    ws = Workspace(spec, X.shape[1]) if workspace is None else workspace
+    ws = Workspace(spec, X.shape[1])
     _forward(ws, params, X)
     L = spec.n_layers
     Zs = [None] + [None if ws.As[l] is ws.Zs[l] and l < L else ws.Zs[l] for l in range(1, L + 1)]
