@@ -175,10 +175,11 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
-    # -- recording: each operator computes its forward here; its derivatives are in _chain ------
-    # (``other`` is a Value or a number; a number is kept as a constant of the node)
+    # -- recording: each operator computes its forward here and states its local derivatives,
+    # which ``_chain`` applies. ``other`` is a Value or a number, kept as a constant of the node.
+    # + and *, the commonest operations, build their node in place: one Python call fewer each.
     def __add__(self, other):
-        """self + other."""
+        """self + other; d/d(self) = d/d(other) = 1."""
         if type(other) is Value:
             data = self.data + other.data
         elif type(other) is float or _is_number(other):
@@ -195,13 +196,13 @@ class Value:
         return out
 
     def __radd__(self, other):
-        """other + self, for a number ``other``."""
+        """other + self, for a number ``other``; d/d(self) = 1."""
         if type(other) is float or _is_number(other):
             return _node(ADD, other + self.data, other, self)
         return NotImplemented
 
     def __sub__(self, other):
-        """self - other."""
+        """self - other; d/d(self) = 1, d/d(other) = -1."""
         if type(other) is Value:
             return _node(SUB, self.data - other.data, self, other)
         if type(other) is float or _is_number(other):
@@ -209,13 +210,13 @@ class Value:
         return NotImplemented
 
     def __rsub__(self, other):
-        """other - self, for a number ``other``."""
+        """other - self, for a number ``other``; d/d(self) = -1."""
         if type(other) is float or _is_number(other):
             return _node(SUB, other - self.data, other, self)
         return NotImplemented
 
     def __mul__(self, other):
-        """self * other."""
+        """self * other; d/d(self) = other, d/d(other) = self."""
         if type(other) is Value:
             data = self.data * other.data
         elif type(other) is float or _is_number(other):
@@ -232,13 +233,13 @@ class Value:
         return out
 
     def __rmul__(self, other):
-        """other * self, for a number ``other``."""
+        """other * self, for a number ``other``; d/d(self) = other."""
         if type(other) is float or _is_number(other):
             return _node(MUL, other * self.data, other, self)
         return NotImplemented
 
     def __truediv__(self, other):
-        """self / other."""
+        """self / other; d/d(self) = 1/other, d/d(other) = -self/other^2 = -out/other."""
         if type(other) is Value:
             return _node(DIV, self.data / other.data, self, other)
         if type(other) is float or _is_number(other):
@@ -246,19 +247,19 @@ class Value:
         return NotImplemented
 
     def __rtruediv__(self, other):
-        """other / self, for a number ``other``."""
+        """other / self, for a number ``other``; d/d(self) = -out/self."""
         if type(other) is float or _is_number(other):
             return _node(DIV, other / self.data, other, self)
         return NotImplemented
 
     def __pow__(self, p):
-        """self ** p, for a number ``p`` (the exponent is not differentiated)."""
+        """self ** p, for a number ``p`` (not differentiated); d/d(self) = p self^(p-1)."""
         if isinstance(p, Value):
             raise TypeError("Value ** Value is not supported: the exponent must be a number")
         return _node(POW, self.data**p, self, p)
 
     def __neg__(self):
-        """-self."""
+        """-self; d/d(self) = -1 (the registered VJP)."""
         return _node(NEG, -self.data, self)
 
     exp = _unary_method(exp)
@@ -307,27 +308,31 @@ def _recorded_latest_first(root: Value) -> list:
     each with its gradient reset to 0.0: it belongs to this backward pass alone.
 
     ``autodiff.tape.reverse_tape`` for scalars, written out for a node's two argument slots: the
-    inner loop of scalar mode. Breadth first, each node once; then sorted by stamp, since a node is
+    inner loop of scalar mode. Depth first, each node once; then sorted by stamp, since a node is
     always stamped after the nodes it was computed from.
     """
     if root._prim is None:
         return []
-    root.grad = 0.0
-    nodes, seen = [root], {root}
-    keep, visit = nodes.append, seen.add
-    # a for loop over the list it extends: each node is visited once, after the ones found
-    # before it (a for loop, not ``while stack``, also lets CPython specialise this loop on its
-    # first call)
-    for node in nodes:
+    # A node found by this pass is marked by its gradient being this pass's own 0.0, one float
+    # object made here and compared by identity: that is the reset, and it spares the walk a set
+    # of the nodes found (a second table as large as the graph, slower to fill than the walk).
+    zero = float(0)
+    root.grad = zero
+    nodes, stack = [root], [root]
+    keep, push, pop = nodes.append, stack.append, stack.pop
+    while True:  # (not ``while stack``: CPython specialises this form of loop on its first call)
+        node = pop()
         a, b = node._a, node._b
-        if type(a) is Value and a._prim is not None and a not in seen:
-            a.grad = 0.0
-            visit(a)
+        if type(a) is Value and a._prim is not None and a.grad is not zero:
+            a.grad = zero
             keep(a)
-        if type(b) is Value and b._prim is not None and b not in seen:
-            b.grad = 0.0
-            visit(b)
+            push(a)
+        if type(b) is Value and b._prim is not None and b.grad is not zero:
+            b.grad = zero
             keep(b)
+            push(b)
+        if not stack:
+            break
     nodes.sort(key=_by_stamp, reverse=True)
     return nodes
 
