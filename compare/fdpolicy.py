@@ -51,6 +51,7 @@ __all__ = [
     "run_ladder",
     "Noise",
     "estimate_noise",
+    "grid_quantum",
     "Tolerance",
 ]
 
@@ -71,6 +72,7 @@ NOISE_POINTS = 7  # points per line (a difference table up to order 6)
 NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2, 1e4])  # times eps^(1/3), at most 0.1
 ROUNDING_ROOM = 8  # ulps a value may be off by (f may cancel larger numbers to reach it)
 QUANTUM_SILENCE = 1e-9  # higher differences this small next to the first: f steps by quanta
+GRID_SLACK = 0.125  # f's values may sit this fraction of a quantum off its grid (rounding of k q)
 
 
 def classic_step(method: str, eps: float) -> float:
@@ -304,6 +306,7 @@ class Noise:
     evaluations: int
     float32_values: bool = False  # every value seen is a float32 number: f rounds to float32
     still: bool = False  # f never moved at any spacing: its level is its rounding
+    quantum: float = 0.0  # the grid every value of f seen sits on (0: none coarser than rounding)
 
     def relative(self) -> float:
         """The noise as a fraction of f's size."""
@@ -389,6 +392,52 @@ def _read_table(values: np.ndarray) -> _TableNoise:
     return _TableNoise(None)
 
 
+def grid_quantum(seen: list, f0: float) -> float:
+    """The quantum q of the grid f's values sit on, when they visibly sit on one: 0 otherwise.
+
+    A quantised f, f(x) = c + q round(s(x) / q), takes only the values c + k q. The candidate
+    q is the smallest change between neighbouring points seen anywhere (every change of a
+    quantised f is a whole number of quanta, and a line where f repeats shows one quantum);
+    it is accepted when every value seen, f(x) included, lies within GRID_SLACK q (plus the
+    rounding of the values) of f(x) + k q. The test has teeth: a value off the grid is off by a
+    fraction of q spread over [-1/2, 1/2], so N values not from one grid pass it with chance
+    (2 GRID_SLACK)^N, and the lines give dozens of them. A grid no coarser than
+    8 ROUNDING_ROOM ulps of f's size is f's own rounding, which the rounding floor of
+    ``estimate_noise`` already covers: it is not reported.
+    """
+    if not seen:
+        return 0.0
+    values = np.concatenate([*seen, [f0]]).astype(np.float64)
+    rounding = ROUNDING_ROOM * float(np.finfo(np.float64).eps) * float(np.max(np.abs(values)))
+    changes = np.abs(np.concatenate([np.diff(v) for v in seen]))
+    moved = changes[changes > rounding]
+    if not moved.size:
+        return 0.0
+    q = float(np.min(moved))
+    if q <= 8 * rounding:
+        return 0.0
+    return _fit_grid(values - f0, q, rounding)
+
+
+def _fit_grid(offsets: np.ndarray, q: float, rounding: float) -> float:
+    """q refined so that every offset is a whole number of quanta, or 0 when one is not.
+
+    The first q is off by up to ``rounding``, which k quanta away grows to k times that: so
+    the offsets are taken from the nearest out, each one's k = round(offset / q) is checked
+    against the grid, and q is refit by least squares, sum(k offset) / sum(k^2), whose error
+    shrinks as 1 / |k| faster than the offsets grow.
+    """
+    sum_kd = sum_kk = 0.0
+    for d in offsets[np.argsort(np.abs(offsets))]:
+        k = round(float(d) / q)
+        if abs(d - k * q) > GRID_SLACK * q + rounding:
+            return 0.0
+        if k:
+            sum_kd, sum_kk = sum_kd + k * float(d), sum_kk + float(k) ** 2
+            q = sum_kd / sum_kk
+    return q
+
+
 def estimate_noise(
     along: Callable[[object, float], np.ndarray],
     lines: list,
@@ -408,6 +457,15 @@ def estimate_noise(
     The level is at least half an ulp of f's size in the precision of its values (float32
     when they are all float32 numbers, else float64). An f whose values never change is
     ``still``: differences that stay exactly 0 bound its slope by its rounding over the step.
+
+    Quantisation is a property of f, not of a line. Rounding s(x) to a grid of q adds an error
+    e(x) that, seen at points whose s differ by more than q, is uniform on [-q/2, q/2]: a
+    standard deviation of q / sqrt(12). A line can hide it: where f steps by exactly m quanta
+    between every pair of points, its difference table is as regular as a linear f's and
+    ECnoise reads ~0 there (and min-over-lines keeps that 0). So when every value seen sits on
+    one grid (``grid_quantum``), the level is at least q / sqrt(12) whatever the lines read;
+    min-over-lines still decides everything else (a relu network's values sit on no grid, so
+    a line crossing its kinks still loses to a line that does not).
     """
     levels, regular, calls, scale, seen = [], [], 0, abs(f0), []
     for line in lines:
@@ -450,11 +508,13 @@ def estimate_noise(
     if seen and not any(d.size for d in steps):
         # f never changed: constant, or quantised coarser than every spacing tried
         return Noise(floor, False, scale, calls, is32, still=True)
+    quantum = grid_quantum(seen, f0)
+    floor = max(floor, quantum / math.sqrt(12))
     if not levels and regular:  # every line only ever too regular: a linear f
-        return Noise(max(min(regular), floor), True, scale, calls, is32)
+        return Noise(max(min(regular), floor), True, scale, calls, is32, quantum=quantum)
     if not levels:
-        return Noise(floor, False, scale, calls, is32)
-    return Noise(max(min(levels), floor), True, scale, calls, is32)
+        return Noise(floor, quantum > 0, scale, calls, is32, quantum=quantum)
+    return Noise(max(min(levels), floor), True, scale, calls, is32, quantum=quantum)
 
 
 RTOL_FACTOR = 7.0  # rtol = RTOL_FACTOR sqrt(eps): 1e-7 in float64, 2.4e-3 in float32

@@ -2,11 +2,9 @@
 
 A function is drawn from a small grammar, f(x) = offset + scale * sum_j w_j op_j(A x + c)_j,
 with smooth operations (tanh, sin, exp, square, sigmoid, softplus) and operations with kinks
-(relu, abs, max), in float64 or float32, computed in float32 inside (quantisation noise) or not,
-scaled from 1e-8 to 1e8 and offset up to 1e12, at random points or at a kink. (Coarser
-quantisation, a grid 1e-6 or 1e-4 of f's scale, is counted by benchmarks/soundness.py: it is
-much rarer to fool the noise measurement now, but not yet never.)
-Two promises are checked on every function:
+(relu, abs, max), in float64 or float32, computed in float32 inside or not, quantised (rounded
+to a grid 1e-9..1e-4 of f's scale) or not, scaled from 1e-8 to 1e8 and offset up to 1e12, at
+random points or at a kink. Two promises are checked on every function:
 
 - the true gradient (at a kink: either one-sided derivative) is never "fail";
 - a corrupted gradient (one entry, a scale, the sign, zero, reversed entries, a missing term)
@@ -33,6 +31,8 @@ from backproof.compare import check_grad
 # that is never passed, per dtype of the gradient (float32 includes f computed in float32)
 DETECTION = {"float64": 1e-5, "float32": 1e-2}
 RESOLUTION = 200  # differences cannot see slopes below ~ eps |f| / step: 200 eps |f| is safe
+# quantisation inside f, relative to f's scale: half the functions are not quantised
+QUANTA = (0.0,) * 6 + (1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4)
 
 
 def _sigmoid(u):
@@ -98,10 +98,8 @@ def recipes(draw):
         scale=10.0 ** draw(st.sampled_from([-8, -4, 0, 0, 0, 4, 8])),
         offset=draw(st.sampled_from([0.0, 0.0, 3.0, 1e3, 1e6, 1e12]))
         * draw(st.sampled_from([1, -1])),
-        # f rounded to a grid much coarser than its precision: still a known limit (a line
-        # of the noise measurement that steps by whole quanta can hide the grid; counted by
-        # benchmarks/soundness.py); float32 rounding is the quantisation tested here
-        quantum=0.0,
+        # f rounded to a grid 1e-9..1e-4 of its scale, much coarser than its precision
+        quantum=draw(st.sampled_from(QUANTA)),
         at_kink=draw(st.booleans()) and ops[0] in KINKED,
     )
 
