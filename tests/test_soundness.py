@@ -281,3 +281,83 @@ def test_steps_of_exactly_one_quantum_are_not_taken_for_silence():
     assert repeated.hidden and 0.5 * quantum < repeated.quantum < 1.5 * quantum
     noisy = 1.0 + 1e-3 * np.arange(7.0) + 1e-9 * np.random.default_rng(0).standard_normal(7)
     assert not _read_table(noisy).hidden and _read_table(noisy).level > 1e-10
+
+
+# -- the grid of a quantised f: a property of f, not of one line --------------------------
+def _on_a_grid(values, quantum):
+    return np.round(values / quantum) * quantum
+
+
+def test_the_grid_of_a_quantised_f_is_found_from_every_value_seen():
+    from backproof.compare.fdpolicy import grid_quantum
+
+    rng = np.random.default_rng(1)
+    for quantum, offset in [(1e-5, 1e6), (1e-8, -3.0), (1e-4, 0.0)]:
+        # the smallest change is a quantum give or take the rounding of 1e6: refit, not taken
+        smooth = [np.sin(3 * rng.standard_normal(7)) for _ in range(3)]
+        seen = [_on_a_grid(s, quantum) + offset for s in smooth]
+        seen.append(offset + quantum * np.array([0.0, 0, 1, 1, 1, 2, 2]))  # repeats: one quantum
+        found = grid_quantum(seen, offset)
+        assert found == pytest.approx(quantum, rel=1e-6)
+
+
+def test_values_off_every_grid_show_no_quantum():
+    from backproof.compare.fdpolicy import grid_quantum
+
+    rng = np.random.default_rng(2)
+    smooth = [1.0 + 0.1 * np.sin(rng.standard_normal(7)) for _ in range(3)]
+    assert grid_quantum(smooth, 1.0) == 0.0
+    # one line exactly linear (every change the same: a relu network between its kinks) makes a
+    # grid of that line's step, which the other lines' values do not sit on
+    linear = 1.0 + 3e-4 * np.arange(7.0)
+    assert grid_quantum([linear, *smooth], 1.0) == 0.0
+    # a single value half a quantum off the grid is enough to say "no grid"
+    quantised = [_on_a_grid(s, 1e-4) for s in smooth]
+    quantised[1][3] += 0.5e-4
+    assert grid_quantum(quantised, 1.0) == 0.0
+    # float64's own rounding is a grid too fine to report
+    assert grid_quantum([1.0 + 2.2e-16 * np.array([0.0, 0, 1, 1, 2, 2, 3])], 1.0) == 0.0
+
+
+def test_a_line_stepping_by_whole_quanta_does_not_hide_the_grid():
+    """At some spacing a line of the noise measurement steps by exactly m quanta between every
+    pair of points: its table is as regular as a linear f's and reads ~0 noise, and the line
+    crossing a kink at the next spacing takes that ~0 as its level. Both functions were seen
+    to fail a right gradient before the grid rule; their noise is now at least q / sqrt(12)."""
+    from backproof.compare.numerical import Problem
+
+    seen_failing = [
+        Recipe(3, ("softplus", "relu", "relu"), 593401584, "float64", False, 1.0, 1e6, 1e-5, False),
+        Recipe(5, ("abs", "tanh", "max"), 353458238, "float64", False, 1e-4, -3.0, 1e-4, True),
+    ]
+    for recipe in seen_failing:
+        case = build_case(recipe)
+        quantum = recipe.quantum * recipe.scale
+        noise = Problem.build(case.f, case.x, "richardson", None).measure_noise(
+            np.random.default_rng(0)
+        )
+        assert noise.quantum == pytest.approx(quantum, rel=1e-6)
+        assert noise.level >= 0.999 * quantum / np.sqrt(12)
+        assert check(case, case.grad).verdict != "fail", case.label
+        wrong = corrupt(case, "entry", 0.05, np.random.default_rng(0))
+        assert check(case, wrong).verdict != "pass", case.label
+
+
+def test_a_relu_network_sits_on_no_grid_so_min_over_lines_still_rules():
+    """The lines of a relu network over many examples cross kinks everywhere but at the closest
+    spacing; its values sit on no grid, so the grid rule leaves its noise at rounding and the
+    network reads ALL AGREE (pass), not inconclusive."""
+    from backproof import network
+    from backproof.compare import compare_network
+    from backproof.compare.numerical import Problem
+
+    X, y = network.make_dataset("moons", m=1000)
+    spec = network.NetworkSpec([2, 8, 1], ["relu", "sigmoid"])
+    params = network.init_params(spec)
+    Y = network.targets(spec, y)
+    objective = lambda p: network.objective(spec, p, X, Y)  # noqa: E731
+    noise = Problem.build(objective, params, "richardson", None).measure_noise(
+        np.random.default_rng(0)
+    )
+    assert noise.quantum == 0.0 and noise.level < 1e-12  # rounding of a sum of 1000 terms
+    assert compare_network(spec, X, Y, params, epochs=0).verdict == "pass"
