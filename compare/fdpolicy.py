@@ -21,7 +21,8 @@ the one-sided ones every power), and every tableau entry T gets an error bound:
 
 The estimate kept is the one with the smallest bound. The noise of f is measured (Moré & Wild,
 "Estimating computational noise", SIAM J. Sci. Comput. 2011) from a table of differences of f
-at a few close points along a line, on several lines, keeping the smallest level.
+at a few close points along a line, on several lines, keeping the smallest level; when every
+value seen sits on one grid of step q (a quantised f), the level is at least q / sqrt(12).
 
 Tolerances follow the precision f really has (``Tolerance``); the verdict rule is in
 ``verdicts``.
@@ -463,9 +464,10 @@ def estimate_noise(
     standard deviation of q / sqrt(12). A line can hide it: where f steps by exactly m quanta
     between every pair of points, its difference table is as regular as a linear f's and
     ECnoise reads ~0 there (and min-over-lines keeps that 0). So when every value seen sits on
-    one grid (``grid_quantum``), the level is at least q / sqrt(12) whatever the lines read;
-    min-over-lines still decides everything else (a relu network's values sit on no grid, so
-    a line crossing its kinks still loses to a line that does not).
+    one grid (``grid_quantum``), the level is at least q / sqrt(12) whatever the lines read
+    (the largest rounding error, q / 2, is 1.7 of those: within the CONFIDENCE the error bounds
+    are trusted to). Min-over-lines still decides everything else: a relu network's values sit
+    on no grid, so a line crossing its kinks still loses to a line that does not.
     """
     levels, regular, calls, scale, seen = [], [], 0, abs(f0), []
     for line in lines:
