@@ -74,6 +74,7 @@ NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2, 1e4])  # times eps^(1/3), at most 0.1
 ROUNDING_ROOM = 8  # ulps a value may be off by (f may cancel larger numbers to reach it)
 QUANTUM_SILENCE = 1e-9  # higher differences this small next to the first: f steps by quanta
 GRID_SLACK = 0.125  # f's values may sit this fraction of a quantum off its grid (rounding of k q)
+GRID_EVIDENCE = 6  # second differences that must show whole quanta: a linear f shows none
 
 
 def classic_step(method: str, eps: float) -> float:
@@ -396,40 +397,56 @@ def _read_table(values: np.ndarray) -> _TableNoise:
 def grid_quantum(seen: list, f0: float) -> float:
     """The quantum q of the grid f's values sit on, when they visibly sit on one: 0 otherwise.
 
-    A quantised f, f(x) = c + q round(s(x) / q), takes only the values c + k q. The candidate
-    q is the smallest change between neighbouring points seen anywhere (every change of a
-    quantised f is a whole number of quanta, and a line where f repeats shows one quantum);
-    it is accepted when every value seen, f(x) included, lies within GRID_SLACK q (plus the
-    rounding of the values) of f(x) + k q. The test has teeth: a value off the grid is off by a
-    fraction of q spread over [-1/2, 1/2], so N values not from one grid pass it with chance
-    (2 GRID_SLACK)^N, and the lines give dozens of them. A grid no coarser than
+    A quantised f, f(x) = c + q round(s(x) / q), takes only the values c + k q, so every
+    difference of its values, first or second, is a whole number of quanta. Two candidates
+    for q: the smallest first difference between neighbouring points seen anywhere (a line
+    where f repeats shows one quantum) and the smallest second difference (where f moves by
+    many quanta between points, its steps still differ by single ones). A candidate is
+    accepted when every value seen, f(x) included, lies within GRID_SLACK q (plus the rounding
+    of the values) of f(x) + k q, and the coarsest accepted grid is the quantum: an f rounded
+    to q in float32 sits on float32's fine grid too, and only the coarse one says how noisy
+    it is (so once a grid is found, candidates are sought again above 8 of its steps).
+
+    The test has teeth only where the values could have missed the grid: a value off a grid is
+    off by a fraction of q spread over [-1/2, 1/2], so N such values pass with chance
+    (2 GRID_SLACK)^N. Values along a line where f is exactly linear (a relu network between
+    its kinks, a relu alive along the one line that moves) are not N chances but one: every
+    step is the same, and its first difference is a grid they all sit on. So a grid needs
+    GRID_EVIDENCE second differences that are not zero, each a whole number of quanta: a
+    quantised f makes them wherever its steps differ by a quantum (and where it repeats), a
+    linear one never, a smooth one at random fractions of any grid. A grid no coarser than
     8 ROUNDING_ROOM ulps of f's size is f's own rounding, which the rounding floor of
-    ``estimate_noise`` already covers: it is not reported.
+    ``estimate_noise`` already covers: not reported.
     """
     if not seen:
         return 0.0
     values = np.concatenate([*seen, [f0]]).astype(np.float64)
     rounding = ROUNDING_ROOM * float(np.finfo(np.float64).eps) * float(np.max(np.abs(values)))
-    changes = np.abs(np.concatenate([np.diff(v) for v in seen]))
-    moved = changes[changes > rounding]
-    if not moved.size:
-        return 0.0
-    q = float(np.min(moved))
-    if q <= 8 * rounding:
-        return 0.0
-    return _fit_grid(values - f0, q, rounding)
+    changes = [np.abs(np.concatenate([np.diff(v, order) for v in seen])) for order in (1, 2)]
+    found, floor = 0.0, 8 * rounding
+    while True:  # from fine grids to coarser ones: each must clear 8 of the last
+        if np.sum(changes[1] > floor) < GRID_EVIDENCE:
+            return found
+        smallest = [float(np.min(c[c > floor])) for c in changes if np.any(c > floor)]
+        spans = np.concatenate([*changes, values - f0])  # every one a whole number of quanta
+        coarser = max((_fit_grid(spans, q, rounding) for q in smallest), default=0.0)
+        if coarser <= floor:
+            return found
+        found, floor = coarser, 8 * coarser
 
 
-def _fit_grid(offsets: np.ndarray, q: float, rounding: float) -> float:
-    """q refined so that every offset is a whole number of quanta, or 0 when one is not.
+def _fit_grid(spans: np.ndarray, q: float, rounding: float) -> float:
+    """q refined so that every span is a whole number of quanta, or 0 when one is not.
 
-    The first q is off by up to ``rounding``, which k quanta away grows to k times that: so
-    the offsets are taken from the nearest out, each one's k = round(offset / q) is checked
-    against the grid, and q is refit by least squares, sum(k offset) / sum(k^2), whose error
-    shrinks as 1 / |k| faster than the offsets grow.
+    The first q is off by up to the rounding of the values (and by a float32 rounding of
+    k q, for an f quantised in float32), which k quanta away grows to k times that: so the
+    spans (the differences in the tables, then the values' distances from f(x)) are taken
+    from the shortest out, each one's k = round(span / q) is checked against the grid, and q
+    is refit by least squares, sum(k span) / sum(k^2), whose error shrinks as 1 / |k| faster
+    than the spans grow.
     """
     sum_kd = sum_kk = 0.0
-    for d in offsets[np.argsort(np.abs(offsets))]:
+    for d in spans[np.argsort(np.abs(spans))]:
         k = round(float(d) / q)
         if abs(d - k * q) > GRID_SLACK * q + rounding:
             return 0.0

@@ -299,6 +299,14 @@ def test_the_grid_of_a_quantised_f_is_found_from_every_value_seen():
         seen.append(offset + quantum * np.array([0.0, 0, 1, 1, 1, 2, 2]))  # repeats: one quantum
         found = grid_quantum(seen, offset)
         assert found == pytest.approx(quantum, rel=1e-6)
+    # no repeats anywhere: f moves by many quanta between points, its second differences by one
+    walks = [0.3 + 0.0101234567 * np.arange(7.0) + 0.01 * rng.random() for _ in range(3)]
+    assert grid_quantum([_on_a_grid(w, 1e-6) for w in walks], 0.3) == pytest.approx(1e-6, rel=1e-6)
+    # rounded to 1e-5 in float32: on float32's fine grid too, but the coarse grid is the quantum
+    inside32 = [
+        _on_a_grid(w.astype(np.float32), np.float32(1e-5)).astype(float) + 1e6 for w in walks
+    ]
+    assert grid_quantum(inside32, inside32[0][0]) == pytest.approx(1e-5, rel=1e-3)
 
 
 def test_values_off_every_grid_show_no_quantum():
@@ -311,6 +319,10 @@ def test_values_off_every_grid_show_no_quantum():
     # grid of that line's step, which the other lines' values do not sit on
     linear = 1.0 + 3e-4 * np.arange(7.0)
     assert grid_quantum([linear, *smooth], 1.0) == 0.0
+    # the one line that moves is exactly linear (a relu alive along it alone): its points sit
+    # on the grid of its own step whatever f is, so they are no evidence of a grid
+    still = [np.full(7, 1.0)] * 2
+    assert grid_quantum([*still, 1.0 + 0.37 + 170.3 * np.arange(7.0)], 1.0) == 0.0
     # a single value half a quantum off the grid is enough to say "no grid"
     quantised = [_on_a_grid(s, 1e-4) for s in smooth]
     quantised[1][3] += 0.5e-4
