@@ -373,3 +373,14 @@ def test_a_relu_network_sits_on_no_grid_so_min_over_lines_still_rules():
     )
     assert noise.quantum == 0.0 and noise.level < 1e-12  # rounding of a sum of 1000 terms
     assert compare_network(spec, X, Y, params, epochs=0).verdict == "pass"
+
+
+@pytest.mark.xfail(strict=True, reason="known limit: a grid seen on one exactly linear line only")
+def test_a_quantised_relu_moving_along_one_noise_line_only():
+    """The limit the README states: f dead along two of the three noise lines and exactly
+    linear along the third shows no second differences, so its grid of 0.1 stays unseen, its
+    noise reads as rounding, and at its kink the right gradient (the right-hand slope 0)
+    reads fail. Strict: when this starts passing, the README's limit is out of date."""
+    recipe = Recipe(2, ("relu",), 1760986466, "float32", False, 1e4, -1e3, 1e-5, True)
+    case = build_case(recipe)
+    assert check(case, case.grad).verdict != "fail"
