@@ -74,7 +74,7 @@ NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2, 1e4])  # times eps^(1/3), at most 0.1
 ROUNDING_ROOM = 8  # ulps a value may be off by (f may cancel larger numbers to reach it)
 QUANTUM_SILENCE = 1e-9  # higher differences this small next to the first: f steps by quanta
 GRID_SLACK = 0.125  # f's values may sit this fraction of a quantum off its grid (rounding of k q)
-GRID_EVIDENCE = 6  # second differences that must show whole quanta: a linear f shows none
+GRID_EVIDENCE = 4  # second differences that must show whole quanta: a linear f shows none
 
 
 def classic_step(method: str, eps: float) -> float:
