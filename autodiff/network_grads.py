@@ -146,9 +146,7 @@ def loss_and_grads(spec: NetworkSpec, params, X, Y, engine: str = "tensor", *, c
     """
     network.validation.check_choice("engine", engine, ENGINES)
     if check:
-        network.check_spec(spec)
-        params = network.check_params(spec, params)
-        X, Y = network.check_data(spec, X, Y)
+        params, X, Y = network.validation.check_inputs(spec, params, X, Y)
     if engine == "tensor":
         return _tensor_loss_and_grads(spec, params, X, Y)
     return _scalar_loss_and_grads(spec, params, X, Y)
