@@ -229,3 +229,76 @@ def test_the_fast_check_catches_what_directions_see_and_samples_miss():
     d = report.params["x"].diagnosis
     assert not report and d.kinds == ["values"]
     assert d.text == ("values: 3 of 3 random directions disagree, though the sampled entries agree")
+
+
+def test_a_diagnosis_is_truthy_exactly_when_it_names_a_mistake():
+    from backproof.compare.diagnosis import Diagnosis
+
+    assert not Diagnosis() and Diagnosis().kinds == [] and Diagnosis().text == ""
+    assert Diagnosis(["sign"], "sign: ...")
+    assert not check_grad(f, grad, X).params["x"].diagnosis
+
+
+def test_a_missing_key_the_function_does_not_depend_on():
+    params = {"a": np.array([0.5, 1.0]), "b": np.array([2.0])}
+    report = check_grad(lambda p: float(np.sum(p["a"] ** 2)), lambda p: {"a": 2 * p["a"]}, params)
+    d = report.params["b"].diagnosis
+    assert report.params["b"].verdict == "fail" and d.kinds == ["zero"]
+    assert d.text == "zero: no gradient was given for b (a missing key)"
+
+
+def test_long_lists_of_wrong_entries_are_cut_short():
+    x = np.linspace(-1.0, 1.3, 12)
+    wrong = grad(x)
+    wrong[[0, 2, 3, 5, 7, 8, 9]] += 1.0
+    d = diagnosis(lambda _: wrong, x=x)
+    assert d.kinds == ["entries"]
+    assert d.text == (
+        "entries: 7 of 12 checked entries are wrong: [(0,), (2,), (3,), (5,), (7,), (8,), ...]"
+    )
+    nan = grad(x)
+    nan[[1, 4, 6, 11]] = np.nan
+    d = diagnosis(lambda _: nan, x=x)
+    assert d.text == "non-finite: 4 entries are nan or inf, e.g. [(1,), (4,), (6,), ...]"
+
+
+def test_several_rows_or_columns():
+    w = np.arange(12.0).reshape(3, 4) / 13
+    d = diagnosis(lambda w: gw(w) + np.array([[1.0], [0.0], [2.0]]), x=w, fn=fw)
+    assert d.kinds == ["rows"] and d.text == "rows: row(s) [0, 2] are wrong, the other rows agree"
+    d = diagnosis(lambda w: gw(w) + np.array([0.0, 1.0, 0.0, 3.0]), x=w, fn=fw)
+    assert d.kinds == ["columns"]
+    assert d.text == "columns: column(s) [1, 3] are wrong, the other columns agree"
+
+
+def test_a_misshapen_gradient_that_is_not_the_transpose():
+    d = diagnosis(lambda w: 2 * gw(w).T, x=W, fn=fw)
+    assert (d.kinds, d.text) == (["shape"], "shape: expected (2, 3), got (3, 2)")
+    t = np.arange(24.0).reshape(2, 3, 4) / 25  # three axes reversed is no transpose
+    d = diagnosis(lambda t: gw(t).T, x=t, fn=fw)
+    assert (d.kinds, d.text) == (["shape"], "shape: expected (2, 3, 4), got (4, 3, 2)")
+
+
+def test_the_transpose_is_named_before_a_parameter_of_the_same_shape():
+    params = {"a": W, "b": np.ones((3, 2)) * 0.2}
+
+    def fs(p):
+        return fw(p["a"]) + float(np.sum(p["b"] ** 2))
+
+    report = check_grad(fs, lambda p: {"a": gw(p["a"]).T, "b": 2 * p["b"]}, params)
+    d = report.params["a"].diagnosis
+    assert d.kinds == ["shape", "transpose"]
+    assert d.text == (
+        "shape: expected (2, 3), got (3, 2); it is the transpose of the right gradient"
+    )
+
+
+def test_a_gradient_close_to_the_right_one_times_a_constant_is_a_scale_error():
+    d = diagnosis(lambda x: (1 + 1e-5) * grad(x))
+    assert d.kinds == ["scale"] and d.text == "scale: the gradient is the right one x 1.00001"
+
+
+def test_a_zero_gradient_of_a_flat_function_passes_and_of_a_sloped_one_fails():
+    d = diagnosis(lambda x: np.zeros_like(x), x=np.array([0.3]))
+    assert d.kinds == ["zero"]
+    assert check_grad(lambda x: 2.0, lambda x: np.zeros_like(x), X)
