@@ -32,7 +32,8 @@ def diagnosis(wrong, x=X, fn=f, **kwargs):
         (-1.00005, ["sign"], "sign: the gradient is the negative of the right one"),
         (-0.99995, ["sign"], "sign: the gradient is the negative of the right one"),
         (-1.001, ["sign", "scale"], "sign and scale: the gradient is the right one x -1.001"),
-        (-0.5, ["sign", "scale"], "sign and scale: the gradient is the right one x -0.5"),
+        (-0.5, ["sign", "scale"], "sign and scale: the gradient is the right one x -1/2"),
+        (-0.3, ["sign", "scale"], "sign and scale: the gradient is the right one x -0.3"),
         (-2.0, ["sign", "scale"], "sign and scale: the gradient is the right one x -2"),
         (2.0, ["scale"], "scale: the gradient is the right one x 2"),
         (0.5, ["scale"], "scale: the gradient is the right one x 1/2"),
@@ -83,6 +84,23 @@ def test_describe_factor_names_known_factors_within_1e_minus_4():
     assert describe_factor(2.1, rel=0.1) == "x 2" and describe_factor(2.1) == "x 2.1"
     assert describe_factor(0.48, rel=0.1) == "x 1/2" and describe_factor(0.48) == "x 0.48"
     assert describe_factor(250.0, m, rel=0.5) == "x m (= 200)"
+    # exactly at the edge of the window (every number here is exact in binary)
+    assert describe_factor(3.0, rel=0.5) == "x 2" and describe_factor(3.0, {"m": 2}, 0.5) == (
+        "x m (= 2)"
+    )
+    assert describe_factor(0.375, {"m": 4}, rel=0.5) == "x 1/m (= 1/4)"
+    assert describe_factor(0.375, rel=0.25) == "x 1/2"
+    # a negative factor is named by its size
+    assert describe_factor(-200.0, m) == "x -m (= 200)" and describe_factor(-0.005, m) == (
+        "x -1/m (= 1/200)"
+    )
+    assert describe_factor(-4.0) == "x -4" and describe_factor(-0.731) == "x -0.731"
+
+
+def test_sign_and_scale_names_the_factor():
+    d = diagnosis(lambda x: -200 * grad(x), factors={"m": 200})
+    assert d.kinds == ["sign", "scale"]
+    assert d.text == "sign and scale: the gradient is the right one x -m (= 200)"
 
 
 def test_zero_missing_and_non_finite():
@@ -256,8 +274,16 @@ def test_long_lists_of_wrong_entries_are_cut_short():
     assert d.text == (
         "entries: 7 of 12 checked entries are wrong: [(0,), (2,), (3,), (5,), (7,), (8,), ...]"
     )
+    wrong[0] -= 1.0  # six are listed whole
+    d = diagnosis(lambda _: wrong, x=x)
+    assert (
+        d.text == "entries: 6 of 12 checked entries are wrong: [(2,), (3,), (5,), (7,), (8,), (9,)]"
+    )
     nan = grad(x)
-    nan[[1, 4, 6, 11]] = np.nan
+    nan[[1, 4, 6]] = np.nan
+    d = diagnosis(lambda _: nan, x=x)
+    assert d.text == "non-finite: 3 entries are nan or inf, e.g. [(1,), (4,), (6,)]"
+    nan[11] = np.nan
     d = diagnosis(lambda _: nan, x=x)
     assert d.text == "non-finite: 4 entries are nan or inf, e.g. [(1,), (4,), (6,), ...]"
 
@@ -302,3 +328,17 @@ def test_a_zero_gradient_of_a_flat_function_passes_and_of_a_sloped_one_fails():
     d = diagnosis(lambda x: np.zeros_like(x), x=np.array([0.3]))
     assert d.kinds == ["zero"]
     assert check_grad(lambda x: 2.0, lambda x: np.zeros_like(x), X)
+
+
+def test_scale_errors_of_a_linear_function_and_of_a_function_flat_at_x():
+    d = diagnosis(lambda x: 2 * np.ones_like(x), x=np.zeros(1), fn=lambda x: float(np.sum(x)))
+    assert (d.kinds, d.text) == (["scale"], "scale: the gradient is the right one x 2")
+    # where the right gradient is zero, no factor turns it into the given one
+    d = diagnosis(lambda x: np.ones_like(x), x=np.zeros(3), fn=lambda x: float(np.sum(x**3)))
+    assert (d.kinds, d.text) == (["values"], "values: every checked entry is wrong (3)")
+
+
+def test_no_scale_factor_is_infinite():
+    with np.errstate(over="ignore"):
+        d = diagnosis(lambda x: np.full_like(x, 1e308))
+    assert "inf" not in d.text and d.kinds != ["scale"]
