@@ -342,3 +342,71 @@ def test_no_scale_factor_is_infinite():
     with np.errstate(over="ignore"):
         d = diagnosis(lambda x: np.full_like(x, 1e308))
     assert "inf" not in d.text and d.kinds != ["scale"]
+
+
+def direct(analytic, numerical, threshold=0.5, verdicts=None, kink=None, **kwargs):
+    """``diagnose`` called as check_grad calls it, on exact numbers: every entry checked."""
+    from backproof.compare.diagnosis import diagnose
+
+    numerical = np.asarray(numerical, dtype=float)
+    n = numerical.size
+    shape = kwargs.pop("shape", np.shape(analytic) if analytic is not None else (n,))
+    return diagnose(
+        "p",
+        analytic=None if analytic is None else np.asarray(analytic, dtype=float),
+        shape=shape,
+        idx=np.arange(n),
+        numerical=numerical,
+        threshold=np.full(n, threshold),
+        verdicts=np.array(verdicts or ["fail"] * n),
+        kink=np.zeros(n, bool) if kink is None else np.array(kink),
+        x=kwargs.pop("x", np.zeros(n)),
+        **kwargs,
+    )
+
+
+def test_a_difference_exactly_at_the_threshold_still_fits_a_pattern():
+    square = [[1.0, 2.0], [3.0, 4.0]]
+    d = direct(square, [1.0, 3.0, 2.0, 4.5])
+    assert d.kinds == ["transpose"]
+    assert direct(square, [1.0, 3.0, 2.0, 4.5 + 2**-20]).kinds == ["values"]
+    # a missing key: the function depends on the parameter only beyond the threshold
+    assert direct(None, [0.5, -0.5], shape=(2,)).text == (
+        "zero: no gradient was given for p (a missing key)"
+    )
+    assert direct(None, [0.5, -0.5 - 2**-20], shape=(2,)).text.endswith(
+        "but the function depends on it"
+    )
+
+
+def test_called_alone_diagnose_reports_a_full_check():
+    d = direct([1.0, 2.0, 3.0], [1.0, 2.0, 9.0], verdicts=["pass", "pass", "fail"])
+    assert d.text == "entries: 1 of 3 checked entries are wrong: [(2,)]"
+    d = direct([1.0, 2.0, 3.0], [1.0, 2.0, 9.0], verdicts=["pass", "pass", "fail"], full=False)
+    assert d.text == "entries: 1 of 3 checked entries are wrong (of the sampled entries): [(2,)]"
+
+
+def test_entries_that_cannot_tell_take_no_part_in_the_pattern():
+    """Inconclusive entries and entries at a kink: their reference is no single value."""
+    a, n = [1.0, 2.0, 3.0, 4.0], [-1.0, -2.0, -3.0, 40.0]
+    assert direct(a, n).kinds == ["values"]
+    inconclusive = ["fail", "fail", "fail", "inconclusive"]
+    assert direct(a, n, verdicts=inconclusive).kinds == ["sign"]
+    assert direct(a, n, kink=[False, False, False, True]).kinds == ["sign"]
+    # a gradient of zeros against failing entries whose reference is only an interval
+    d = direct([0.0], [0.0], verdicts=["fail"], kink=[True])
+    assert d.kinds == ["zero"] and d.text.startswith("zero: the gradient is all zeros")
+
+
+def test_inconclusive_directions_take_no_part_in_the_pattern():
+    from backproof.compare.diagnosis import DirectionCheck
+
+    def along(analytic, numerical, verdict):
+        return DirectionCheck(analytic, numerical, 0.5, 0.0, None, verdict)
+
+    a, n = [1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]
+    agreeing = [along(5.0, -5.0, "fail")]
+    assert direct(a, n, directions=agreeing).kinds == ["sign"]
+    wild = agreeing + [along(5.0, 50.0, "inconclusive")]
+    assert direct(a, n, directions=wild).kinds == ["sign"]
+    assert direct(a, n, directions=agreeing + [along(5.0, 50.0, "fail")]).kinds != ["sign"]
