@@ -410,3 +410,16 @@ def test_inconclusive_directions_take_no_part_in_the_pattern():
     wild = agreeing + [along(5.0, 50.0, "inconclusive")]
     assert direct(a, n, directions=wild).kinds == ["sign"]
     assert direct(a, n, directions=agreeing + [along(5.0, 50.0, "fail")]).kinds != ["sign"]
+
+
+def test_a_scale_fit_allows_the_threshold_times_the_factor_when_it_is_above_one():
+    # a = c n + r: c = 0.5 + d / 12 and the largest residual 5 d / 6 against a threshold 0.5
+    assert direct([1.0, 2.0, 1.5], [2.0, 4.0, 2.0]).kinds == ["scale"]  # 5/12 <= 0.5
+    assert direct([1.0, 2.0, 1.9], [2.0, 4.0, 2.0]).kinds == ["values"]  # 3/4 > 0.5
+    # c = 4.5 + ...: the residuals may be 4.5 times the threshold
+    assert direct([4.0, 8.0, 6.0], [1.0, 2.0, 1.0]).kinds == ["scale"]
+
+
+def test_describe_factor_of_zero_and_of_negative_factors_with_a_window():
+    assert describe_factor(0.0) == "x 0"
+    assert describe_factor(-2.1, rel=0.1) == "x -2" and describe_factor(-2.1) == "x -2.1"
