@@ -423,3 +423,34 @@ def test_a_scale_fit_allows_the_threshold_times_the_factor_when_it_is_above_one(
 def test_describe_factor_of_zero_and_of_negative_factors_with_a_window():
     assert describe_factor(0.0) == "x 0"
     assert describe_factor(-2.1, rel=0.1) == "x -2" and describe_factor(-2.1) == "x -2.1"
+
+
+def test_a_non_square_gradient_is_never_called_the_transpose():
+    a = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    n = np.array(a).T.ravel()  # [1, 4, 2, 5, 3, 6]: the transpose's entries, in a's shape
+    d = direct(a, n, verdicts=["pass", "fail", "fail", "fail", "fail", "pass"])
+    assert d.kinds == ["entries"]
+    assert d.text == "entries: 4 of 6 checked entries are wrong: [(0, 1), (0, 2), (1, 0), (1, 1)]"
+
+
+def test_a_term_of_exactly_one_times_the_parameter():
+    d = direct([2.0, 1.0, 5.0], [1.0, -1.0, 2.0], x=np.array([1.0, 2.0, 3.0]))
+    assert d.kinds == ["term"]
+    assert d.text == (
+        "term: the gradient has an extra term 1 x p "
+        "(an L2 regularisation term lambda*p with lambda = 1?)"
+    )
+
+
+def test_a_swap_needs_the_same_shape_the_same_entries_and_no_directions():
+    from backproof.compare.diagnosis import DirectionCheck
+
+    a, n = [1.0, 2.0, 3.0], [5.0, -7.0, 11.0]
+    same = {"q": (np.arange(3), np.array(a), (3,))}
+    assert direct(a, n, others=same).kinds == ["swap"]
+    shorter = {"q": (np.arange(2), np.array(a[:2]), (2,))}
+    assert direct(a, n, others=shorter).kinds == ["values"]
+    elsewhere = {"q": (np.array([0, 1, 5]), np.array(a), (6,))}
+    assert direct(a, n, others=elsewhere, shape=(3,)).kinds == ["values"]
+    seen = [DirectionCheck(1.0, 9.0, 0.5, 0.0, None, "fail")]
+    assert direct(a, n, others=same, directions=seen).kinds == ["values"]
