@@ -212,3 +212,10 @@ def test_json_ready_keeps_numbers_and_refuses_what_it_cannot_write():
             json_ready(bad)
     with pytest.raises(TypeError, match="cannot write a set"):
         json_ready({"nested": [{"deep": {3}}]})
+
+
+def test_float32_inputs_are_judged_in_float64():
+    """1 + 2^-23 + 3 x 2^-30 exceeds a tolerance of 1 + 2^-23, though not in float32."""
+    one = np.float32(1 + 2**-23)
+    assert judge(one, np.float32(0), np.float32(2**-30), one, 3.0) == INCONCLUSIVE
+    assert judge(one, np.float32(0), np.float32(0), one, 3.0) == PASS
