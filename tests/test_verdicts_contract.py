@@ -219,3 +219,22 @@ def test_float32_inputs_are_judged_in_float64():
     one = np.float32(1 + 2**-23)
     assert judge(one, np.float32(0), np.float32(2**-30), one, 3.0) == INCONCLUSIVE
     assert judge(one, np.float32(0), np.float32(0), one, 3.0) == PASS
+
+
+def test_an_interval_narrowed_by_its_errors_keeps_its_edges():
+    """tol < k err: the interval shrinks from that side, and its new edge still passes."""
+    narrowed_low = dict(low=0.0, high=10.0, low_err=1.0, high_err=0.0)
+    assert verdict(1.0, **narrowed_low) == PASS  # low - (tol - k low_err) = 1
+    assert verdict(1.0 - TINY, **narrowed_low) == INCONCLUSIVE
+    narrowed_high = dict(low=-10.0, high=0.0, low_err=0.0, high_err=1.0)
+    assert verdict(-1.0, **narrowed_high) == PASS  # high + (tol - k high_err) = -1
+    assert verdict(-1.0 + TINY, **narrowed_high) == INCONCLUSIVE
+
+
+def test_a_side_matches_by_its_distance_from_g():
+    poorly_high = dict(low=5.0, high=6.0, low_err=0.0, high_err=10.0, confidence=1.0)
+    assert verdict(6.0, **poorly_high) == PASS and verdict(4.0, **poorly_high) == PASS
+    assert verdict(-5.0, **poorly_high) == FAIL
+    poorly_low = dict(low=5.0, high=6.0, low_err=10.0, high_err=0.0, confidence=1.0)
+    assert verdict(7.0, **poorly_low) == PASS and verdict(5.0, **poorly_low) == PASS
+    assert verdict(-20.0, **poorly_low) == FAIL
