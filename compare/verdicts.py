@@ -91,11 +91,11 @@ def judge(
         failed = (g < low - wide - k * low_err) | (g > high + wide + k * high_err)
     known = np.isfinite(est) & np.isfinite(err)
     shape = np.broadcast(failed, known).shape  # every argument's shape meets in these two
-    out = np.full(shape, INCONCLUSIVE, dtype=object)
+    out = np.full(shape, INCONCLUSIVE)  # (the longest of the three names)
     out[np.broadcast_to(passed & known, shape)] = PASS
     out[np.broadcast_to(failed & known, shape)] = FAIL
     out[np.broadcast_to(~np.isfinite(g), shape)] = FAIL
-    return out.astype(str)
+    return out
 
 
 def overall(verdicts: Iterable[str]) -> str:

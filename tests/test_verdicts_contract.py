@@ -126,6 +126,7 @@ ARRAY_CASES = {  # name: (a value that changes the verdict, other arguments)
     "g": (5.0, {}),
     "est": (5.0, dict(low=None, high=None, low_err=None, high_err=None)),
     "err": (math.inf, dict(low=None, high=None, low_err=None, high_err=None)),
+    "est ": (math.inf, {}),  # an infinite reference is no reference, whatever the interval
     "tol": (-10.0, {}),
     "low": (5.0, dict(high_err=10.0)),  # g matches the low side only
     "high": (-5.0, dict(low_err=10.0)),  # g matches the high side only
@@ -139,6 +140,7 @@ ARRAY_CASES = {  # name: (a value that changes the verdict, other arguments)
 def test_judge_works_elementwise_whichever_argument_is_an_array(name):
     """Any one argument may be an array: each entry gets the verdict of its own values."""
     other, changes = ARRAY_CASES[name]
+    name = name.strip()
     args = {k: v for k, v in (BASE | {"slack": 0.0} | changes).items() if v is not None}
     one = [str(judge(confidence=1.0, **(args | {name: v}))) for v in (args[name], other)]
     assert one[0] != one[1]
