@@ -448,6 +448,8 @@ def test_a_swap_needs_the_same_shape_the_same_entries_and_no_directions():
     a, n = [1.0, 2.0, 3.0], [5.0, -7.0, 11.0]
     same = {"q": (np.arange(3), np.array(a), (3,))}
     assert direct(a, n, others=same).kinds == ["swap"]
+    unlike = {"q": (np.arange(3), np.array([100.0, 100.0, 100.0]), (3,))}
+    assert direct(a, n, others=unlike).kinds == ["values"]  # another gradient, not q's
     shorter = {"q": (np.arange(2), np.array(a[:2]), (2,))}
     assert direct(a, n, others=shorter).kinds == ["values"]
     elsewhere = {"q": (np.array([0, 1, 5]), np.array(a), (6,))}
