@@ -383,3 +383,31 @@ def test_a_gradient_that_is_not_real_is_refused():
         check_grad(f, lambda x: grad(x) + 0j, X)
     with pytest.raises(TypeError, match=r"^grad_f returned None; it must return the gradient"):
         check_grad(f, lambda x: None, X)
+
+
+def test_settling_chosen_entries_of_a_dict_with_ladders():
+    """settle_entries: ladder references for some entries only (compare_network's fallback);
+    judge_settled: verdicts, tolerances and reference values of given values against them."""
+    from backproof.compare.checkgrad import judge_settled, settle_entries
+
+    x = {"w": np.linspace(-1.0, 1.3, 6), "v": np.array([0.5, 2.0])}
+
+    def fd(p):
+        return f(p["w"]) + float(np.sum(np.exp(p["v"])))
+
+    eps = float(np.finfo(float).eps)
+    refs, tol = settle_entries(fd, x, {"w": [1, 4]}, eps, 3.0)
+    assert list(refs) == ["w"] and len(refs["w"]) == 2  # the first ladder and the finer one
+    assert tol.rtol == pytest.approx(7 * math.sqrt(eps))
+    assert tol.atol == pytest.approx(100 * eps * 3.0)
+    right = grad(x["w"][[1, 4]])
+    verdicts, allowed, values = judge_settled(right, refs["w"], tol)
+    assert list(verdicts) == ["pass", "pass"]
+    np.testing.assert_allclose(values, right, rtol=1e-9)
+    assert np.all(allowed >= tol.rtol * np.abs(right)) and np.all(allowed < 1e-5)
+    wrong = right * np.array([1.0, 1.001])
+    assert list(judge_settled(wrong, refs["w"], tol)[0]) == ["pass", "fail"]
+    both, _ = settle_entries(fd, x, {"w": [0], "v": [1]}, eps, 3.0, seed=3)
+    assert list(both) == ["w", "v"]
+    assert list(judge_settled(np.exp([2.0]), both["v"], tol)[0]) == ["pass"]
+    assert settle_entries(fd, x, {}, eps, 3.0)[0] == {}
