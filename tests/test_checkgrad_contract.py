@@ -411,3 +411,38 @@ def test_settling_chosen_entries_of_a_dict_with_ladders():
     assert list(both) == ["w", "v"]
     assert list(judge_settled(np.exp([2.0]), both["v"], tol)[0]) == ["pass"]
     assert settle_entries(fd, x, {}, eps, 3.0)[0] == {}
+
+
+def test_the_complex_step_reference():
+    """Exact to rounding: its error bound is 4 eps |g~|, it sees no kink, and its entries share
+    the noise floor of the tolerance like any other reference's."""
+    square = lambda x: np.sum(x**2)  # noqa: E731
+    x = np.array([0.0, 1.0, 2.0])
+    assert check_grad(square, lambda x: 2 * x + np.array([1e-9, 0, 0]), x, method="complex")
+    wrong = check_grad(square, lambda x: -2 * x, x, method="complex")
+    assert wrong.params["x"].diagnosis.kinds == ["sign"]
+    eps = np.finfo(float).eps
+    for e in wrong.worst:
+        assert e.reference_error == pytest.approx(4 * eps * abs(e.numerical), rel=1e-12)
+    tiny = lambda x: 1e-10 * np.sum(x**2)  # noqa: E731
+    assert check_grad(tiny, lambda x: 2e-10 * x, np.array([1.0, 2.0]), method="complex")
+
+
+def test_assert_grad_close_on_an_inconclusive_check():
+    noisy = lambda x: 1e12 + 1e-8 * float(np.sum(np.sin(x)))  # noqa: E731
+    x = np.linspace(-1, 1, 4)
+    with pytest.raises(AssertionError) as info:
+        assert_grad_close(noisy, lambda x: 0 * x, x)
+    assert info.value.report.verdict == "inconclusive"
+    assert str(info.value).startswith("gradient check INCONCLUSIVE")
+    report = assert_grad_close(noisy, lambda x: 0 * x, x, allow_inconclusive=True)
+    assert report.verdict == "inconclusive"
+    with pytest.raises(AssertionError):
+        assert_grad_close(f, lambda x: -grad(x), X, allow_inconclusive=True)
+
+
+def test_pytest_shows_the_report_not_the_frame_of_assert_grad_close():
+    with pytest.raises(AssertionError) as info:
+        assert_grad_close(f, lambda x: -grad(x), X)
+    shown = [e.name for e in info.traceback if not e.ishidden(info)]
+    assert "assert_grad_close" not in shown and "check_grad" not in shown

@@ -167,3 +167,15 @@ def test_what_f_may_return():
         assert str(info.value).startswith(message), (bad, str(info.value))
     with pytest.raises(TypeError, match=r"^loss must return a scalar, got an array of shape"):
         scalar_output(np.ones(3), "loss")
+
+
+def test_the_complex_step_safety_check_moves_each_entry_its_own_way():
+    # |x|^2 written with conj is not analytic; along a direction moving both entries alike its
+    # derivative at (0.5, -0.5) would be 0, as the complex step says
+    with pytest.raises(ValueError, match="complex-step derivative"):
+        numerical_grad(lambda x: np.sum(x * np.conj(x)), np.array([0.5, -0.5]), "complex")
+
+
+def test_a_complex_safe_f_flat_along_the_check_is_accepted():
+    g = numerical_grad(lambda x: np.sum(x**2), np.zeros(2), "complex")
+    assert g.tolist() == [0.0, 0.0]
