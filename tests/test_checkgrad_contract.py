@@ -355,12 +355,13 @@ def test_a_misshapen_gradient_fails_with_no_error_numbers():
         (dict(step=0), ValueError, "step must be a non-negative finite number, got 0.0"),
         (dict(step=-1.0), ValueError, "step must be a non-negative finite number, got -1.0"),
         (dict(step=math.inf), ValueError, "step must be a non-negative finite number, got inf"),
-        (dict(step="1"), TypeError, "step must be a non-negative number, got "),
-        (dict(step=True), TypeError, "step must be a non-negative number, got "),
+        (dict(step="1"), TypeError, "step must be a non-negative number, got str '1'"),
+        (dict(step=True), TypeError, "step must be a non-negative number, got the boolean True"),
         (dict(rtol=-1e-3), ValueError, "rtol must be a non-negative finite number, got -0.001"),
         (dict(atol=math.nan), ValueError, "atol must be a non-negative finite number, got nan"),
         (dict(method=3), ValueError, "method must be one of ['central', 'richardson', 'complex']"),
         (dict(full=1), TypeError, "full must be True, False or None, got "),
+        (dict(atol=[1]), TypeError, "atol must be a non-negative number, got a list"),
         (dict(directions=-1), ValueError, "directions must be a non-negative integer, got -1"),
         (dict(samples=2.0), ValueError, "samples must be a non-negative integer, got 2.0"),
         (dict(seed=True), ValueError, "seed must be a non-negative integer, got True"),
@@ -446,3 +447,54 @@ def test_pytest_shows_the_report_not_the_frame_of_assert_grad_close():
         assert_grad_close(f, lambda x: -grad(x), X)
     shown = [e.name for e in info.traceback if not e.ishidden(info)]
     assert "assert_grad_close" not in shown and "check_grad" not in shown
+
+
+def test_the_printed_tolerance_line_and_the_worst_entry_index():
+    report = check_grad(f, lambda x: -grad(x), X)
+    lines = str(report).splitlines()
+    assert lines[2] == (
+        f"  noise of f {report.noise:.2e}; tolerance |g - g~| <= {report.atol:.1e} + "
+        f"{report.rtol:.1e} |g~| + {report.floor:.1e} (noise floor), beyond 3x the "
+        "reference's own error"
+    )
+    w = report.worst[0]
+    assert lines[8].split()[:2] == ["x", str(w.index)]
+
+
+def test_a_fast_check_in_each_method():
+    x = np.linspace(-1, 1, 40)
+    sin3 = lambda x: np.sum(np.sin(3 * x))  # noqa: E731
+    g3 = lambda x: 3 * np.cos(3 * x)  # noqa: E731
+    for method in ("richardson", "complex"):
+        report = check_grad(sin3, g3, x, full=False, samples=3, directions=2, method=method)
+        assert report.verdict == "pass", (method, str(report))
+        wrong = check_grad(sin3, lambda x: 1.01 * g3(x), x, full=False, method=method)
+        assert wrong.verdict == "fail" and wrong.params["x"].directions_checked == 3
+    central = check_grad(sin3, lambda x: 1.01 * g3(x), x, full=False, method="central")
+    assert central.method == "central" and central.verdict == "fail"
+
+
+def test_directions_catch_what_every_sample_and_the_sum_of_the_errors_miss():
+    x = np.linspace(-1, 1, 3000)
+    wrong = grad(x)
+    wrong[1234] += 50.0
+    wrong[2345] -= 50.0  # along (1, 1, ..., 1) the errors cancel
+    report = check_grad(f, lambda _: wrong, x, full=False, samples=4, directions=3, seed=0)
+    assert report.verdict == "fail" and report.params["x"].entries_checked == 4
+    assert report.params["x"].diagnosis.kinds == ["values"]
+    assert report.worst == [] and "worst entries" not in str(report)
+
+
+def test_the_samples_are_distinct_entries():
+    x = np.linspace(-1, 1, 10)
+    p = check_grad(f, grad, x, full=False, samples=9, directions=0).params["x"]
+    assert p.entries_checked == 9 and np.sum(p.entry_verdicts == "unchecked") == 1
+
+
+def test_no_directions_for_a_gradient_that_cannot_be_used():
+    x = np.linspace(-1, 1, 40)
+    short = check_grad(f, lambda x: grad(x)[:-1], x, full=False).params["x"]
+    assert short.verdict == "fail" and short.directions_checked == 0
+    nan = check_grad(f, lambda x: np.where(x > 0.9, np.nan, grad(x)), x, full=False)
+    assert nan.params["x"].directions_checked == 0
+    assert nan.params["x"].diagnosis.kinds == ["non-finite"]
