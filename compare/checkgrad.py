@@ -519,10 +519,9 @@ def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opt
 
 
 def _direction_reference(
-    problem: Problem, directions: list, noise, tol, opts, spreads=None
+    problem: Problem, directions: list, noise, tol, opts, spreads
 ) -> Reference:
     ladders = []
-    spreads = [0.0] * len(directions) if spreads is None else spreads
     for v, spread in zip(directions, spreads):
         if opts.method == "complex":
             ladders.append(_complex_ladder(problem.complex_step(v), problem.ev.eps))
