@@ -17,7 +17,8 @@ import numpy as np
 from .. import network
 from ..network import NetworkSpec, Ops
 from . import primitives as P
-from .tensor import Tensor, grads_of
+from .registry import defvjp
+from .tensor import Tensor, grads_of, primitive
 from .value import SCALAR_ACTIVATIONS, Value, exp, expm1
 
 __all__ = ["TENSOR_OPS", "VALUE_OPS", "ENGINES", "loss_and_grads", "train"]
@@ -77,10 +78,50 @@ VALUE_OPS = Ops(
 ENGINES = ("tensor", "scalar")
 
 
+@primitive(name="bce_tail")
+def bce_tail(sp, z, y):
+    """J = sum(sp - y z) / m, with sp = softplus(z) and m = y.shape[1]: the end of
+    ``network.loss_from_output``'s bce, softplus(z) - y z summed and averaged, as one node.
+
+    Recorded one operation at a time, that tail is four nodes (``y * z``, the difference, the
+    sum, the division by m); on the small layers of config B their Python cost is about as large
+    as the arithmetic. This is the same arithmetic in the same order, so J and every gradient
+    are bit for bit those of the four nodes (``tests/test_engine_loss_tail.py``). The softplus
+    stays a node of its own: its VJP needs its output.
+    """
+    t = np.multiply(y, z)
+    np.subtract(sp, t, out=t)
+    return np.true_divide(P.sum(t), y.shape[1])
+
+
+def _bce_tail_vjp_sp(g, ans, sp, z, y):
+    """dJ/dsp = 1/m everywhere: the division's VJP, then the sum's."""
+    return P._sum_vjp(g / y.shape[1], None, sp)
+
+
+def _bce_tail_vjp_z(g, ans, sp, z, y):
+    """dJ/dz = -y/m: the difference's VJP negates the sum's, the product's multiplies by y."""
+    if type(g) is Tensor:  # recording, for second derivatives
+        return -_bce_tail_vjp_sp(g, ans, sp, z, y) * y
+    return np.multiply(-(g / y.shape[1]), y)
+
+
+defvjp(bce_tail, _bce_tail_vjp_sp, _bce_tail_vjp_z, None)
+
+
+def _tensor_objective(spec, leaves, X, Y):
+    """``network.objective`` on tensors, with bce's tail as the one node ``bce_tail``."""
+    if spec.loss != "bce":
+        return network.objective(spec, leaves, X, Y, TENSOR_OPS)
+    Zs, _ = network.forward(spec, leaves, X, TENSOR_OPS, output=False)
+    return bce_tail(TENSOR_OPS.softplus(Zs[-1]), Zs[-1], Y)
+
+
 def _tensor_loss_and_grads(spec, params, X, Y):
     leaves = {k: Tensor(v, requires_grad=True) for k, v in params.items()}
-    J = network.objective(spec, leaves, X, Y, TENSOR_OPS)
-    grads = grads_of(J, list(leaves.values()))
+    J = _tensor_objective(spec, leaves, X, Y)
+    # dJ/dJ = 1 as a 0-d array, what grads_of's default np.ones_like makes, at half its cost
+    grads = grads_of(J, list(leaves.values()), seed=np.ones((), J.data.dtype))
     return float(J.data), dict(zip(leaves, grads))
 
 
@@ -106,9 +147,7 @@ def loss_and_grads(spec: NetworkSpec, params, X, Y, engine: str = "tensor", *, c
     """
     network.validation.check_choice("engine", engine, ENGINES)
     if check:
-        network.check_spec(spec)
-        params = network.check_params(spec, params)
-        X, Y = network.check_data(spec, X, Y)
+        params, X, Y = network.validation.check_inputs(spec, params, X, Y)
     if engine == "tensor":
         return _tensor_loss_and_grads(spec, params, X, Y)
     return _scalar_loss_and_grads(spec, params, X, Y)

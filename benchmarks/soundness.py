@@ -28,6 +28,7 @@ from test_soundness import (  # noqa: E402
     CORRUPTIONS,
     KINKED,
     OPS,
+    QUANTA,
     Recipe,
     build_case,
     check,
@@ -50,7 +51,7 @@ def draw_recipe(rng: np.random.Generator) -> Recipe:
         inside32=x_dtype == "float64" and rng.random() < 0.25,
         scale=10.0 ** float(rng.choice([-8, -4, 0, 0, 0, 4, 8])),
         offset=float(rng.choice([0.0, 0.0, 3.0, 1e3, 1e6, 1e12])) * float(rng.choice([1, -1])),
-        quantum=float(rng.choice([0.0, 0.0, 0.0, 1e-6, 1e-4])),
+        quantum=float(rng.choice(QUANTA)),
         at_kink=bool(rng.random() < 0.5 and ops[0] in KINKED),
     )
 

@@ -62,6 +62,7 @@ __all__ = [
 
 FULL_CHECK_LIMIT = 2000  # above this many entries, the default check is the fast one
 LOWER_PRECISION = 100  # f's noise above this many ulps of the evaluation dtype: lower inside
+STRADDLE = 0.1  # a finer estimate this far inside a kink's interval differenced across it
 
 
 # -- the results ---------------------------------------------------------------------------------
@@ -518,10 +519,9 @@ def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opt
 
 
 def _direction_reference(
-    problem: Problem, directions: list, noise, tol, opts, spreads=None
+    problem: Problem, directions: list, noise, tol, opts, spreads
 ) -> Reference:
     ladders = []
-    spreads = [0.0] * len(directions) if spreads is None else spreads
     for v, spread in zip(directions, spreads):
         if opts.method == "complex":
             ladders.append(_complex_ladder(problem.complex_step(v), problem.ev.eps))
@@ -788,6 +788,18 @@ def _prefer(
     out = Reference(*(getattr(ref, f).copy() for f in Reference.__dataclass_fields__))
     for f in Reference.__dataclass_fields__:
         getattr(out, f)[where] = getattr(again, f)[use]
+    # the second ladder refutes a kink's interval with a value well inside it: it differenced
+    # across the kink without seeing it (a quantised f is flat at small steps, and noise it
+    # hides there reads as certainty), which refutes nothing: inconclusive
+    inside = STRADDLE * (before.high - before.low)
+    straddles = (
+        by_kink
+        & (second == FAIL)
+        & (again.estimate > before.low + inside)
+        & (again.estimate < before.high - inside)
+    )
+    for bound in (out.error, out.low_error, out.high_error):
+        bound[np.flatnonzero(mask)[straddles]] = math.inf
     return out
 
 

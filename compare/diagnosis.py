@@ -50,7 +50,10 @@ class DirectionCheck:
 
 
 def describe_factor(c: float, factors: dict | None = None, rel: float = 1e-4) -> str:
-    """'x m (= 200)', 'x 1/2', 'x 0.731': a scale factor, named when it is a known one."""
+    """'x m (= 200)', 'x 1/2', 'x -1/m (= 1/200)', 'x 0.731': a scale factor, named when it
+    (or, for a negative one, its size) is a known one."""
+    if c < 0:
+        return "x -" + describe_factor(-c, factors, rel).removeprefix("x ")
     named = dict(factors or {})
     for name, value in named.items():
         if value and abs(c - value) <= rel * abs(value):
@@ -192,7 +195,7 @@ def diagnose(
         return Diagnosis()
     use = (verdicts != "inconclusive") & ~kink
     a_use, n_use, t_use = a[use], numerical[use], threshold[use]
-    if not np.any(analytic) and (np.any(np.abs(n_use) > t_use) or any(dir_bad) or bad.any()):
+    if not np.any(analytic):  # (an entry or a direction failed: the function is not flat)
         return Diagnosis(
             ["zero"],
             "zero: the gradient is all zeros, but the function is not "

@@ -21,7 +21,8 @@ the one-sided ones every power), and every tableau entry T gets an error bound:
 
 The estimate kept is the one with the smallest bound. The noise of f is measured (Moré & Wild,
 "Estimating computational noise", SIAM J. Sci. Comput. 2011) from a table of differences of f
-at a few close points along a line, on several lines, keeping the smallest level.
+at a few close points along a line, on several lines, keeping the smallest level; when every
+value seen sits on one grid of step q (a quantised f), the level is at least q / sqrt(12).
 
 Tolerances follow the precision f really has (``Tolerance``); the verdict rule is in
 ``verdicts``.
@@ -51,6 +52,7 @@ __all__ = [
     "run_ladder",
     "Noise",
     "estimate_noise",
+    "grid_quantum",
     "Tolerance",
 ]
 
@@ -71,6 +73,8 @@ NOISE_POINTS = 7  # points per line (a difference table up to order 6)
 NOISE_SPACINGS = np.array([1e-2, 1.0, 1e2, 1e4])  # times eps^(1/3), at most 0.1
 ROUNDING_ROOM = 8  # ulps a value may be off by (f may cancel larger numbers to reach it)
 QUANTUM_SILENCE = 1e-9  # higher differences this small next to the first: f steps by quanta
+GRID_SLACK = 0.125  # f's values may sit this fraction of a quantum off its grid (rounding of k q)
+GRID_EVIDENCE = 4  # second differences that must show whole quanta: a linear f shows none
 
 
 def classic_step(method: str, eps: float) -> float:
@@ -304,6 +308,7 @@ class Noise:
     evaluations: int
     float32_values: bool = False  # every value seen is a float32 number: f rounds to float32
     still: bool = False  # f never moved at any spacing: its level is its rounding
+    quantum: float = 0.0  # the grid every value of f seen sits on (0: none coarser than rounding)
 
     def relative(self) -> float:
         """The noise as a fraction of f's size."""
@@ -389,6 +394,68 @@ def _read_table(values: np.ndarray) -> _TableNoise:
     return _TableNoise(None)
 
 
+def grid_quantum(seen: list, f0: float) -> float:
+    """The quantum q of the grid f's values sit on, when they visibly sit on one: 0 otherwise.
+
+    A quantised f, f(x) = c + q round(s(x) / q), takes only the values c + k q, so every
+    difference of its values, first or second, is a whole number of quanta. Two candidates
+    for q: the smallest first difference between neighbouring points seen anywhere (a line
+    where f repeats shows one quantum) and the smallest second difference (where f moves by
+    many quanta between points, its steps still differ by single ones). A candidate is
+    accepted when every value seen, f(x) included, lies within GRID_SLACK q (plus the rounding
+    of the values) of f(x) + k q, and the coarsest accepted grid is the quantum: an f rounded
+    to q in float32 sits on float32's fine grid too, and only the coarse one says how noisy
+    it is (so once a grid is found, candidates are sought again above 8 of its steps).
+
+    The test has teeth only where the values could have missed the grid: a value off a grid is
+    off by a fraction of q spread over [-1/2, 1/2], so N such values pass with chance
+    (2 GRID_SLACK)^N. Values along a line where f is exactly linear (a relu network between
+    its kinks, a relu alive along the one line that moves) are not N chances but one: every
+    step is the same, and its first difference is a grid they all sit on. So a grid needs
+    GRID_EVIDENCE second differences that are not zero, each a whole number of quanta: a
+    quantised f makes them wherever its steps differ by a quantum (and where it repeats), a
+    linear one never, a smooth one at random fractions of any grid. A grid no coarser than
+    8 ROUNDING_ROOM ulps of f's size is f's own rounding, which the rounding floor of
+    ``estimate_noise`` already covers: not reported.
+    """
+    if not seen:
+        return 0.0
+    values = np.concatenate([*seen, [f0]]).astype(np.float64)
+    rounding = ROUNDING_ROOM * float(np.finfo(np.float64).eps) * float(np.max(np.abs(values)))
+    changes = [np.abs(np.concatenate([np.diff(v, order) for v in seen])) for order in (1, 2)]
+    found, floor = 0.0, 8 * rounding
+    while True:  # from fine grids to coarser ones: each must clear 8 of the last
+        if np.sum(changes[1] > floor) < GRID_EVIDENCE:
+            return found
+        smallest = [float(np.min(c[c > floor])) for c in changes if np.any(c > floor)]
+        spans = np.concatenate([*changes, values - f0])  # every one a whole number of quanta
+        coarser = max((_fit_grid(spans, q, rounding) for q in smallest), default=0.0)
+        if coarser <= floor:
+            return found
+        found, floor = coarser, 8 * coarser
+
+
+def _fit_grid(spans: np.ndarray, q: float, rounding: float) -> float:
+    """q refined so that every span is a whole number of quanta, or 0 when one is not.
+
+    The first q is off by up to the rounding of the values (and by a float32 rounding of
+    k q, for an f quantised in float32), which k quanta away grows to k times that: so the
+    spans (the differences in the tables, then the values' distances from f(x)) are taken
+    from the shortest out, each one's k = round(span / q) is checked against the grid, and q
+    is refit by least squares, sum(k span) / sum(k^2), whose error shrinks as 1 / |k| faster
+    than the spans grow.
+    """
+    sum_kd = sum_kk = 0.0
+    for d in spans[np.argsort(np.abs(spans))]:
+        k = round(float(d) / q)
+        if abs(d - k * q) > GRID_SLACK * q + rounding:
+            return 0.0
+        if k:
+            sum_kd, sum_kk = sum_kd + k * float(d), sum_kk + float(k) ** 2
+            q = sum_kd / sum_kk
+    return q
+
+
 def estimate_noise(
     along: Callable[[object, float], np.ndarray],
     lines: list,
@@ -408,6 +475,16 @@ def estimate_noise(
     The level is at least half an ulp of f's size in the precision of its values (float32
     when they are all float32 numbers, else float64). An f whose values never change is
     ``still``: differences that stay exactly 0 bound its slope by its rounding over the step.
+
+    Quantisation is a property of f, not of a line. Rounding s(x) to a grid of q adds an error
+    e(x) that, seen at points whose s differ by more than q, is uniform on [-q/2, q/2]: a
+    standard deviation of q / sqrt(12). A line can hide it: where f steps by exactly m quanta
+    between every pair of points, its difference table is as regular as a linear f's and
+    ECnoise reads ~0 there (and min-over-lines keeps that 0). So when every value seen sits on
+    one grid (``grid_quantum``), the level is at least q / sqrt(12) whatever the lines read
+    (the largest rounding error, q / 2, is 1.7 of those: within the CONFIDENCE the error bounds
+    are trusted to). Min-over-lines still decides everything else: a relu network's values sit
+    on no grid, so a line crossing its kinks still loses to a line that does not.
     """
     levels, regular, calls, scale, seen = [], [], 0, abs(f0), []
     for line in lines:
@@ -450,11 +527,13 @@ def estimate_noise(
     if seen and not any(d.size for d in steps):
         # f never changed: constant, or quantised coarser than every spacing tried
         return Noise(floor, False, scale, calls, is32, still=True)
+    quantum = grid_quantum(seen, f0)
+    floor = max(floor, quantum / math.sqrt(12))
     if not levels and regular:  # every line only ever too regular: a linear f
-        return Noise(max(min(regular), floor), True, scale, calls, is32)
+        return Noise(max(min(regular), floor), True, scale, calls, is32, quantum=quantum)
     if not levels:
-        return Noise(floor, False, scale, calls, is32)
-    return Noise(max(min(levels), floor), True, scale, calls, is32)
+        return Noise(floor, quantum > 0, scale, calls, is32, quantum=quantum)
+    return Noise(max(min(levels), floor), True, scale, calls, is32, quantum=quantum)
 
 
 RTOL_FACTOR = 7.0  # rtol = RTOL_FACTOR sqrt(eps): 1e-7 in float64, 2.4e-3 in float32

@@ -89,12 +89,13 @@ def judge(
         passed |= np.abs(g - high) + k * high_err <= tol  # the other side is known
         wide = tol + np.asarray(slack, dtype=np.float64)
         failed = (g < low - wide - k * low_err) | (g > high + wide + k * high_err)
-    shape = np.broadcast(g, est, err, tol, low, high).shape
-    out = np.full(shape, INCONCLUSIVE, dtype=object)
-    out[np.broadcast_to(passed, shape)] = PASS
-    out[np.broadcast_to(failed, shape)] = FAIL
+    known = np.isfinite(est) & np.isfinite(err)
+    shape = np.broadcast(failed, known).shape  # every argument's shape meets in these two
+    out = np.full(shape, INCONCLUSIVE)  # (the longest of the three names)
+    out[np.broadcast_to(passed & known, shape)] = PASS
+    out[np.broadcast_to(failed & known, shape)] = FAIL
     out[np.broadcast_to(~np.isfinite(g), shape)] = FAIL
-    return out.astype(str)
+    return out
 
 
 def overall(verdicts: Iterable[str]) -> str:

@@ -79,7 +79,8 @@ logsumexp = NUMPY_MATH.logsumexp
 
 
 def _sum(x: np.ndarray):
-    return x.sum()
+    """Every entry added, as ``x.sum()`` does it, without the method's Python layer."""
+    return np.add.reduce(x, axis=None)
 
 
 def _kernel(entry: Activation) -> Callable:

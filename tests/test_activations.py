@@ -201,3 +201,41 @@ def test_a_namespace_without_a_form_of_an_activation_fails_naming_it():
             sum=np.sum,
             form_of=lambda act: forms[act.name],
         )
+
+
+def _sigmoid_as_written(z):
+    """1 / (1 + e^-z) step by step, overflow of e^-z silenced by a ``with`` block."""
+    with np.errstate(over="ignore"):
+        e = np.exp(np.negative(z))
+    return np.reciprocal(e + 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_sigmoid_kernel_is_the_formula_bit_for_bit_out_to_the_extremes(dtype):
+    info = np.finfo(dtype)
+    limit = float(np.log(info.max))  # e^-z overflows for z below -limit
+    tails = [-info.max, -1e30, -2 * limit, -limit - 1, -limit, -limit + 1e-3, -30.0, -1.0]
+    z = np.concatenate([tails, [0.0, -0.0, info.tiny, 1e-8], -np.array(tails[::-1])])
+    z = np.concatenate([z, np.random.default_rng(0).normal(scale=200.0, size=200)]).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        before = np.geterr()
+        got = REGISTRY["sigmoid"].kernel(z)
+        in_place = z.copy()
+        REGISTRY["sigmoid"].kernel(in_place, out=in_place)
+        assert np.geterr() == before  # the silenced overflow does not leak out of the kernel
+    want = _sigmoid_as_written(z)
+    assert got.dtype == want.dtype == dtype
+    assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+    assert np.array_equal(in_place.view(np.uint8), want.view(np.uint8))
+    # the extremes do reach the overflow the kernel silences
+    with warnings.catch_warnings(), pytest.raises(RuntimeWarning, match="overflow"):
+        warnings.simplefilter("error")
+        np.exp(np.negative(z))
+
+
+def test_the_sigmoid_kernel_keeps_the_callers_other_error_settings():
+    with np.errstate(under="raise"), pytest.raises(FloatingPointError, match="underflow"):
+        REGISTRY["sigmoid"].kernel(np.array([800.0, -1e300]))  # e^-800 underflows
+    with np.errstate(over="raise"):  # only e^-z's overflow is the kernel's to silence
+        assert REGISTRY["sigmoid"].kernel(np.array([-1e300]))[0] == 0.0

@@ -2,11 +2,9 @@
 
 A function is drawn from a small grammar, f(x) = offset + scale * sum_j w_j op_j(A x + c)_j,
 with smooth operations (tanh, sin, exp, square, sigmoid, softplus) and operations with kinks
-(relu, abs, max), in float64 or float32, computed in float32 inside (quantisation noise) or not,
-scaled from 1e-8 to 1e8 and offset up to 1e12, at random points or at a kink. (Coarser
-quantisation, a grid 1e-6 or 1e-4 of f's scale, is counted by benchmarks/soundness.py: it is
-much rarer to fool the noise measurement now, but not yet never.)
-Two promises are checked on every function:
+(relu, abs, max), in float64 or float32, computed in float32 inside or not, quantised (rounded
+to a grid 1e-9..1e-4 of f's scale) or not, scaled from 1e-8 to 1e8 and offset up to 1e12, at
+random points or at a kink. Two promises are checked on every function:
 
 - the true gradient (at a kink: either one-sided derivative) is never "fail";
 - a corrupted gradient (one entry, a scale, the sign, zero, reversed entries, a missing term)
@@ -33,6 +31,8 @@ from backproof.compare import check_grad
 # that is never passed, per dtype of the gradient (float32 includes f computed in float32)
 DETECTION = {"float64": 1e-5, "float32": 1e-2}
 RESOLUTION = 200  # differences cannot see slopes below ~ eps |f| / step: 200 eps |f| is safe
+# quantisation inside f, relative to f's scale: half the functions are not quantised
+QUANTA = (0.0,) * 6 + (1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4)
 
 
 def _sigmoid(u):
@@ -98,10 +98,8 @@ def recipes(draw):
         scale=10.0 ** draw(st.sampled_from([-8, -4, 0, 0, 0, 4, 8])),
         offset=draw(st.sampled_from([0.0, 0.0, 3.0, 1e3, 1e6, 1e12]))
         * draw(st.sampled_from([1, -1])),
-        # f rounded to a grid much coarser than its precision: still a known limit (a line
-        # of the noise measurement that steps by whole quanta can hide the grid; counted by
-        # benchmarks/soundness.py); float32 rounding is the quantisation tested here
-        quantum=0.0,
+        # f rounded to a grid 1e-9..1e-4 of its scale, much coarser than its precision
+        quantum=draw(st.sampled_from(QUANTA)),
         at_kink=draw(st.booleans()) and ops[0] in KINKED,
     )
 
@@ -283,3 +281,112 @@ def test_steps_of_exactly_one_quantum_are_not_taken_for_silence():
     assert repeated.hidden and 0.5 * quantum < repeated.quantum < 1.5 * quantum
     noisy = 1.0 + 1e-3 * np.arange(7.0) + 1e-9 * np.random.default_rng(0).standard_normal(7)
     assert not _read_table(noisy).hidden and _read_table(noisy).level > 1e-10
+
+
+# -- the grid of a quantised f: a property of f, not of one line --------------------------
+def _on_a_grid(values, quantum):
+    return np.round(values / quantum) * quantum
+
+
+def test_the_grid_of_a_quantised_f_is_found_from_every_value_seen():
+    from backproof.compare.fdpolicy import grid_quantum
+
+    rng = np.random.default_rng(1)
+    for quantum, offset in [(1e-5, 1e6), (1e-8, -3.0), (1e-4, 0.0)]:
+        # the smallest change is a quantum give or take the rounding of 1e6: refit, not taken
+        smooth = [np.sin(3 * rng.standard_normal(7)) for _ in range(3)]
+        seen = [_on_a_grid(s, quantum) + offset for s in smooth]
+        seen.append(offset + quantum * np.array([0.0, 0, 1, 1, 1, 2, 2]))  # repeats: one quantum
+        found = grid_quantum(seen, offset)
+        assert found == pytest.approx(quantum, rel=1e-6)
+    # no repeats anywhere: f moves by many quanta between points, its second differences by one
+    walks = [0.3 + 0.0101234567 * np.arange(7.0) + 0.01 * rng.random() for _ in range(3)]
+    assert grid_quantum([_on_a_grid(w, 1e-6) for w in walks], 0.3) == pytest.approx(1e-6, rel=1e-6)
+    # rounded to 1e-5 in float32: on float32's fine grid too, but the coarse grid is the quantum
+    inside32 = [
+        _on_a_grid(w.astype(np.float32), np.float32(1e-5)).astype(float) + 1e6 for w in walks
+    ]
+    assert grid_quantum(inside32, inside32[0][0]) == pytest.approx(1e-5, rel=1e-3)
+
+
+def test_values_off_every_grid_show_no_quantum():
+    from backproof.compare.fdpolicy import grid_quantum
+
+    rng = np.random.default_rng(2)
+    smooth = [1.0 + 0.1 * np.sin(rng.standard_normal(7)) for _ in range(3)]
+    assert grid_quantum(smooth, 1.0) == 0.0
+    # one line exactly linear (every change the same: a relu network between its kinks) makes a
+    # grid of that line's step, which the other lines' values do not sit on
+    linear = 1.0 + 3e-4 * np.arange(7.0)
+    assert grid_quantum([linear, *smooth], 1.0) == 0.0
+    # the one line that moves is exactly linear (a relu alive along it alone): its points sit
+    # on the grid of its own step whatever f is, so they are no evidence of a grid
+    still = [np.full(7, 1.0)] * 2
+    assert grid_quantum([*still, 1.0 + 0.37 + 170.3 * np.arange(7.0)], 1.0) == 0.0
+    # a single value half a quantum off the grid is enough to say "no grid"
+    quantised = [_on_a_grid(s, 1e-4) for s in smooth]
+    quantised[1][3] += 0.5e-4
+    assert grid_quantum(quantised, 1.0) == 0.0
+    # float64's own rounding is a grid too fine to report
+    assert grid_quantum([1.0 + 2.2e-16 * np.array([0.0, 0, 1, 1, 2, 2, 3])], 1.0) == 0.0
+
+
+def test_a_line_stepping_by_whole_quanta_does_not_hide_the_grid():
+    """At some spacing a line of the noise measurement steps by exactly m quanta between every
+    pair of points: its table is as regular as a linear f's and reads ~0 noise, and the line
+    crossing a kink at the next spacing takes that ~0 as its level. Both functions were seen
+    to fail a right gradient before the grid rule; their noise is now at least q / sqrt(12)."""
+    from backproof.compare.numerical import Problem
+
+    seen_failing = [
+        Recipe(3, ("softplus", "relu", "relu"), 593401584, "float64", False, 1.0, 1e6, 1e-5, False),
+        Recipe(5, ("abs", "tanh", "max"), 353458238, "float64", False, 1e-4, -3.0, 1e-4, True),
+    ]
+    for recipe in seen_failing:
+        case = build_case(recipe)
+        quantum = recipe.quantum * recipe.scale
+        noise = Problem.build(case.f, case.x, "richardson", None).measure_noise(
+            np.random.default_rng(0)
+        )
+        assert noise.quantum == pytest.approx(quantum, rel=1e-6)
+        assert noise.level >= 0.999 * quantum / np.sqrt(12)
+        assert check(case, case.grad).verdict != "fail", case.label
+        wrong = corrupt(case, "entry", 0.05, np.random.default_rng(0))
+        assert check(case, wrong).verdict != "pass", case.label
+
+
+def test_a_relu_network_sits_on_no_grid_so_min_over_lines_still_rules():
+    """The lines of a relu network over many examples cross kinks everywhere but at the closest
+    spacing; its values sit on no grid, so the grid rule leaves its noise at rounding and the
+    network reads ALL AGREE (pass), not inconclusive."""
+    from backproof import network
+    from backproof.compare import compare_network
+    from backproof.compare.numerical import Problem
+
+    X, y = network.make_dataset("moons", m=1000)
+    spec = network.NetworkSpec([2, 8, 1], ["relu", "sigmoid"])
+    params = network.init_params(spec)
+    Y = network.targets(spec, y)
+    objective = lambda p: network.objective(spec, p, X, Y)  # noqa: E731
+    noise = Problem.build(objective, params, "richardson", None).measure_noise(
+        np.random.default_rng(0)
+    )
+    assert noise.quantum == 0.0 and noise.level < 1e-12  # rounding of a sum of 1000 terms
+    assert compare_network(spec, X, Y, params, epochs=0).verdict == "pass"
+
+
+def test_a_finer_ladder_straddling_a_kink_refutes_nothing():
+    """Quantised relus moving along one noise line only: the line is exactly linear, so their
+    grid stays unseen and their noise reads as rounding. At the kink the first ladder confirms
+    it and passes the right-hand slope; the finer ladder, below the quantum, sees f flat on
+    one side, differences across the kink and reads a value well inside the kink's interval
+    with a tiny error bar. That refutes nothing: inconclusive, never fail; a wrong gradient
+    still never passes."""
+    seen_failing = [
+        Recipe(2, ("relu",), 1760986466, "float32", False, 1e4, -1e3, 1e-5, True),
+        Recipe(2, ("relu", "relu"), 2, "float64", True, 1.0, 3.0, 1e-5, True),
+    ]
+    for recipe in seen_failing:
+        case = build_case(recipe)
+        assert check(case, case.grad).verdict != "fail", case.label
+        assert check(case, -case.high).verdict != "pass", case.label
