@@ -458,13 +458,12 @@ def _spec(args, data: network.Dataset) -> NetworkSpec:
 
 
 def _cli_words(message: str) -> str:
-    """A library message that starts with an argument's name, given the option that sets it."""
+    """A library message that starts with an argument's name, given the option that sets it
+    (--init and --dtype need none: argparse offers only the library's own choices)."""
     for name, option in (
         ("layer_dims", "--dims"),
         ("activations", "--activations"),
         ("loss", "--loss"),
-        ("init", "--init"),
-        ("dtype", "--dtype"),
         ("data", "--data"),
         ("label", "--label"),
         ("header", "--header"),

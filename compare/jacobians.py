@@ -513,8 +513,6 @@ def _gradient_pairing(f, grad_f, arguments: Arguments) -> tuple[Callable, str]:
     by Richardson differences (the same rule as numerical_grad's)."""
     tree = arguments.tree
     if grad_f is not None:
-        if not callable(grad_f):
-            raise TypeError(f"grad_f must be callable or None, got {describe(grad_f)}")
 
         def pair(x, v):
             g = arguments.call(grad_f, x)
@@ -569,6 +567,8 @@ def _second_order(kind, f, product, product_name, arguments, grad_f, vectors, rn
     tree = arguments.tree
     notes = []
     if grad_f is not None:
+        if not callable(grad_f):
+            raise TypeError(f"grad_f must be callable or None, got {describe(grad_f)}")
         first = check_on_tree(
             lambda x: arguments.call(f, x),
             lambda x: arguments.call(grad_f, x),

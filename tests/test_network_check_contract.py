@@ -6,6 +6,7 @@ tests are cheap to run for every mutant of compare/network_check.py (docs/mutati
 """
 
 import json
+import math
 import time
 
 import numpy as np
@@ -418,6 +419,10 @@ def test_progress_bars_only_when_asked(small, capsys):
     compare_network(spec, X, Y, params, progress=True, **kwargs)
     shown = capsys.readouterr().err
     assert "reference fd" in shown and "reference complex" in shown
+    assert "\rmanual:" in shown and "\rautodiff.tensor:" in shown  # both training runs
+    assert "\n" not in shown  # each bar is cleared when its work is done
+    assert shown.count(f"| 0/{len(params)} [") == 2  # a reference's bar counts parameters
+    assert shown.count("| 0/3 [") == 2  # a training run's bar counts epochs
     compare_network(spec, X, Y, params, progress=False, **kwargs)
     assert capsys.readouterr().err == ""
 
@@ -574,8 +579,9 @@ def test_bad_choices_are_named(small):
 def test_seconds_are_the_time_each_step_took(small):
     spec, params, X, Y = small
     start = time.perf_counter()
-    result = compare_network(spec, X, Y, params, epochs=2)
+    result = compare_network(spec, X, Y, params, epochs=2, extra={"mine": scaled("W1", 1.0)})
     elapsed = time.perf_counter() - start
+    assert "mine" in result.seconds
     assert all(isinstance(s, float) and 0 <= s <= elapsed for s in result.seconds.values())
 
 
@@ -592,3 +598,290 @@ def test_check_implementation_names_x_m_and_passes_options_on(small):
     assert named.params["W1"].diagnosis.text.endswith("x batch (= 5)")
     central = nc.check_implementation(spec, params, X, Y, times_m, method="central")
     assert central.method == "central" and report.method != "central"
+
+
+# -- inconclusive cells, boundaries ----------------------------------------------------------
+def test_an_inconclusive_cell_is_marked_and_named_in_the_text(small):
+    spec, params, X, Y = small
+    result = compare_network(
+        spec, X, Y, params, implementations=["manual"], references=["autograd"], epochs=0
+    )
+    result.cells[0].verdict = "inconclusive"
+    assert result.verdict == "inconclusive" and not result
+    lines = str(result).splitlines()
+    assert lines[0].startswith("compare_network: INCONCLUSIVE — dims [2,3,1]")
+    assert lines[1] == (
+        "max |g - ref| per parameter / max |ref| over all parameters (! = fail, ? = inconclusive):"
+    )
+    assert lines[4] == f"{'manual':<16}{'W1':<7}{result.cells[0].rel_error:>13.2e}?"
+    assert lines[5].endswith(" ")  # b1 still passes: a blank mark
+
+
+def test_a_misshapen_gradient_keeps_the_exact_tolerance(small):
+    spec, params, X, Y = small
+
+    def transposed(s, p, X_, Y_):
+        J, g = manual.loss_and_grads(s, p, X_, Y_)
+        return J, dict(g, W1=g["W1"].T)
+
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=[],
+        references=["autograd"],
+        extra={"t": transposed},
+        epochs=0,
+    )
+    assert result.cell("t", "autograd", "W1").tolerance == 1e4 * EPS
+
+
+def test_a_relative_error_exactly_at_the_exact_tolerance_passes(small, monkeypatch):
+    """Cell's contract: pass when rel_error <= tolerance."""
+    spec, params, X, Y = small
+    kwargs = dict(
+        implementations=[], references=["autograd"], extra={"off": scaled("W2", 1.01)}, epochs=0
+    )
+    rel = compare_network(spec, X, Y, params, **kwargs).cell("off", "autograd", "W2").rel_error
+    monkeypatch.setattr(nc, "_exact_tolerance", lambda dtype: rel)
+    at = compare_network(spec, X, Y, params, **kwargs).cell("off", "autograd", "W2")
+    assert at.rel_error == at.tolerance == rel and at.verdict == "pass"
+    monkeypatch.setattr(nc, "_exact_tolerance", lambda dtype: rel * (1 - 1e-12))
+    assert compare_network(spec, X, Y, params, **kwargs).cell("off", "autograd", "W2").verdict == (
+        "fail"
+    )
+
+
+def test_a_missing_gradient_fails_every_entry_against_finite_differences(small):
+    spec, params, X, Y = small
+
+    def without_b1(s, p, X_, Y_):
+        J, g = manual.loss_and_grads(s, p, X_, Y_)
+        return J, {k: v for k, v in g.items() if k != "b1"}
+
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=[],
+        references=["fd"],
+        extra={"w": without_b1},
+        epochs=0,
+    )
+    cell = result.cell("w", "fd", "b1")
+    assert (cell.verdict, cell.failures, cell.inconclusive) == ("fail", params["b1"].size, 0)
+    assert cell.max_abs_error == cell.rel_error == np.inf
+    assert 0 < cell.tolerance < 1e-3  # the entries' own tolerances, as for any other cell
+
+
+def test_the_step_ladder_settles_only_what_the_batched_differences_cannot_certify(
+    small, monkeypatch
+):
+    """Richardson's differences certify the entries their error bound can; the ladder of
+    check_grad settles every other entry (all of them for central differences, which carry
+    no error bound), once for all implementations."""
+    spec, params, X, Y = small
+    calls = []
+    real = nc.settle_entries
+
+    def spy(objective, params_, wanted, *args):
+        calls.append({p: list(v) for p, v in wanted.items()})
+        return real(objective, params_, wanted, *args)
+
+    monkeypatch.setattr(nc, "settle_entries", spy)
+    kwargs = dict(implementations=["manual", "tensor"], references=["fd"], epochs=0)
+    assert compare_network(spec, X, Y, params, **kwargs)
+    assert calls == []  # a smooth network: every entry certified by the batched differences
+    wrong = compare_network(spec, X, Y, params, extra={"off": scaled("W2", 1.01)}, **kwargs)
+    assert calls == [{"W2": list(range(params["W2"].size))}]
+    assert wrong.cell("off", "fd", "W2").verdict == "fail"
+    assert wrong.cell("off", "fd", "W2").failures == params["W2"].size
+    assert wrong.cell("manual", "fd", "W2").verdict == "pass"
+    calls.clear()
+    assert compare_network(spec, X, Y, params, fd_method="central", **kwargs)
+    assert calls == [{p: list(range(v.size)) for p, v in params.items()}]
+
+
+def test_training_histories_agree_relative_to_their_own_size(small, monkeypatch):
+    """The tolerance is 1e4 eps times the largest cost, however small the costs are."""
+    spec, params, X, Y = small
+    real_manual, real_engine = manual.train, autodiff.train
+
+    def shrunk(train, factor):
+        def run(*args, **kwargs):
+            trained, history = train(*args, **kwargs)
+            return trained, [1e-2 * h * factor for h in history]
+
+        return run
+
+    monkeypatch.setattr(manual, "train", shrunk(real_manual, 1.0))
+    monkeypatch.setattr(autodiff, "train", shrunk(real_engine, 1 + 2e4 * EPS))
+    result = compare_network(
+        spec, X, Y, params, implementations=["manual"], references=["autograd"], epochs=3
+    )
+    assert max(result.training[0].history) < 1e-2
+    assert not result.training_agree and result.verdict == "fail"
+
+
+def test_a_misshapen_gradient_does_not_hide_a_wrong_one_after_it(small):
+    spec, params, X, Y = small
+
+    def two_wrong(s, p, X_, Y_):
+        J, g = manual.loss_and_grads(s, p, X_, Y_)
+        return J, dict(g, W2=g["W2"].T, b2=1.01 * g["b2"])
+
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=[],
+        references=["fd"],
+        extra={"w": two_wrong},
+        epochs=0,
+    )
+    assert [result.cell("w", "fd", p).verdict for p in params] == ["pass", "pass", "fail", "fail"]
+
+
+@pytest.mark.parametrize("undecided", [1, "all"])
+def test_entries_the_ladder_cannot_settle_make_a_cell_inconclusive(small, monkeypatch, undecided):
+    """A cell counts its inconclusive entries; with no failing entry it is inconclusive."""
+    spec, params, X, Y = small
+    real = nc.judge_settled
+
+    def partly_undecided(g, refs, tol):
+        verdicts, allowed, ref = real(g, refs, tol)
+        verdicts = verdicts.astype(object)
+        verdicts[: len(verdicts) if undecided == "all" else undecided] = "inconclusive"
+        return verdicts, allowed, ref
+
+    monkeypatch.setattr(nc, "judge_settled", partly_undecided)
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=["manual"],
+        references=["fd"],
+        extra={"off": scaled("W2", 1.01)},
+        epochs=0,
+    )
+    cell = result.cell("off", "fd", "W2")
+    size = params["W2"].size
+    if undecided == "all":
+        assert (cell.verdict, cell.failures, cell.inconclusive) == ("inconclusive", 0, size)
+        assert result.verdict == "inconclusive"
+    else:
+        assert (cell.verdict, cell.failures, cell.inconclusive) == ("fail", size - 1, 1)
+    assert result.cell("manual", "fd", "W2").verdict == "pass"  # certified, never settled
+
+
+def test_errors_against_finite_differences_are_measured_from_the_settled_reference(small):
+    spec, params, X, Y = small
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=[],
+        references=["fd"],
+        extra={"off": scaled("W2", 1.01)},
+        epochs=0,
+    )
+    _, right = reference.loss_and_grads(spec, params, X, Y)
+    largest = max(float(np.max(np.abs(g))) for g in right.values())
+    cell = result.cell("off", "fd", "W2")
+    expected = 0.01 * float(np.max(np.abs(right["W2"])))
+    assert cell.max_abs_error == pytest.approx(expected, rel=1e-6)
+    assert cell.rel_error == pytest.approx(expected / largest, rel=1e-6)
+    assert 0 < cell.tolerance < cell.rel_error
+
+
+@pytest.mark.parametrize("fd_method", ["richardson", "central"])
+def test_fd_method_chooses_the_differences_of_the_fd_reference_alone(small, monkeypatch, fd_method):
+    spec, params, X, Y = small
+    methods = []
+    real = reference.network_numerical_grad
+
+    def spy(spec_, params_, X_, Y_, method, **kwargs):
+        methods.append(method)
+        return real(spec_, params_, X_, Y_, method, **kwargs)
+
+    monkeypatch.setattr(reference, "network_numerical_grad", spy)
+    result = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=["manual"],
+        references=["fd", "complex"],
+        fd_method=fd_method,
+        epochs=0,
+    )
+    assert methods == [fd_method, "complex"] and result
+
+
+def test_training_histories_exactly_at_the_tolerance_agree(small, monkeypatch):
+    spec, params, X, Y = small
+    step = 2.0**-20
+    histories = {"manual": [1.0, 0.5], "tensor": [1.0, 0.5 + step]}  # max |h| = 1: tol = step
+
+    def fake(name):
+        return lambda *args, **kwargs: (params, list(histories[name]))
+
+    monkeypatch.setattr(manual, "train", fake("manual"))
+    monkeypatch.setattr(autodiff, "train", fake("tensor"))
+    monkeypatch.setattr(nc, "_exact_tolerance", lambda dtype: step)
+    kwargs = dict(implementations=["manual"], references=["autograd"], epochs=2)
+    result = compare_network(spec, X, Y, params, **kwargs)
+    assert result.training_max_diff == step and result.training_agree
+    histories["tensor"] = [1.0, 0.5 + 2 * step]
+    assert not compare_network(spec, X, Y, params, **kwargs).training_agree
+
+
+def test_a_misshapen_gradient_has_no_finite_difference_tolerance(small):
+    spec, params, X, Y = small
+
+    def transposed(s, p, X_, Y_):
+        J, g = manual.loss_and_grads(s, p, X_, Y_)
+        return J, dict(g, W1=g["W1"].T)
+
+    fd = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=[],
+        references=["fd"],
+        extra={"t": transposed},
+        epochs=0,
+    ).cell("t", "fd", "W1")
+    assert fd.verdict == "fail" and math.isnan(fd.tolerance)  # no entry had a tolerance
+
+
+def test_a_zero_finite_difference_reference_makes_any_difference_infinitely_relative():
+    spec = network.NetworkSpec([1, 1], ["linear"], "mse", init="xavier")
+    params = {"W1": np.zeros((1, 1)), "b1": np.zeros((1, 1))}
+    X, Y = np.ones((1, 2)), np.zeros((1, 2))  # the cost is at its minimum: gradient 0
+
+    def plus_one(s, p, X_, Y_):
+        J, g = manual.loss_and_grads(s, p, X_, Y_)
+        return J, {**g, "W1": g["W1"] + 1.0}
+
+    fd = compare_network(
+        spec,
+        X,
+        Y,
+        params,
+        implementations=["manual"],
+        references=["fd"],
+        extra={"plus_one": plus_one},
+        epochs=0,
+    )
+    assert fd.cell("manual", "fd", "W1").rel_error == 0.0
+    assert fd.cell("manual", "fd", "W1").max_abs_error == 0.0
+    assert fd.cell("manual", "fd", "W1").tolerance == 0.0  # nothing to be relative to
+    assert fd.cell("plus_one", "fd", "W1").rel_error == np.inf
+    assert fd.cell("plus_one", "fd", "W1").max_abs_error == 1.0
