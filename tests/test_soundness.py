@@ -442,3 +442,13 @@ def test_a_ladder_grid_needs_more_than_a_line():
     # an f on no grid: a smooth curve
     smooth = lambda t: 1.0 + 7.8e-7 * t + 4e-7 * t * t  # noqa: E731
     assert grid_quantum([], 1.0, [_ladder_rows(smooth, steps)]) == 0.0
+
+
+@pytest.mark.xfail(strict=True, reason="the README's limit: a quantised f that never moves")
+def test_a_quantised_f_that_never_moves_is_taken_for_a_constant():
+    """A saturated sigmoid of slope ~0.02 on a grid of 0.1: f does not move along any noise
+    line nor at any entry's largest step, so nothing shows its grid; its zero differences
+    refute the right (smooth) gradient as they would for a constant f."""
+    recipe = Recipe(4, ("sigmoid",), 1656034545, "float64", False, 1e4, 3.0, 1e-5, False)
+    case = build_case(recipe)
+    assert check(case, case.grad).verdict != "fail"
