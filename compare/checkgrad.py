@@ -5,7 +5,9 @@
 1. build the problem (``numerical.Problem``: x flattened, f(x) in the one evaluation dtype);
 2. measure the noise of f near x (``Problem.measure_noise``);
 3. choose the entries (all, or a sample plus random directions in a fast check);
-4. take the reference: a step ladder per entry or direction (``fdpolicy``);
+4. take the reference: a step ladder per entry or direction (``fdpolicy``); when the ladders'
+   values show a grid the noise lines missed (``fdpolicy.with_ladders``), the noise is raised
+   to the grid's and the reference taken again;
 5. compare with verdicts (``verdicts.judge``: pass, fail or inconclusive per entry);
 6. diagnose each parameter that fails (``diagnosis``).
 """
@@ -33,6 +35,7 @@ from .fdpolicy import (
     LadderResult,
     Noise,
     Tolerance,
+    with_ladders,
 )
 from .numerical import Problem, Structure
 from .trees import Arguments, leaf_array
@@ -492,7 +495,9 @@ def _complex_ladder(value: float, eps: float) -> LadderResult:
     return LadderResult(est, est, est, zero, 1, math.isfinite(value), zero, COMPLEX_STEP)
 
 
-def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opts, bar):
+def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opts, bar, seen=None):
+    """The ladder references of entries ``chosen``; each ladder's values are added to
+    ``seen`` when given (for the grid search, ``fdpolicy.with_ladders``)."""
     ladders = []
     iterator = chosen
     if bar is not None:
@@ -513,13 +518,15 @@ def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opt
                 good_enough=None if opts.patient else _stop_rule(tol, largest),
             )
         )
+    if seen is not None:
+        seen.extend(lad.values for lad in ladders)
     ref = Reference.from_ladders(ladders, tol.confidence)
     ref.largest[:] = resolution
     return ref
 
 
 def _direction_reference(
-    problem: Problem, directions: list, noise, tol, opts, spreads
+    problem: Problem, directions: list, noise, tol, opts, spreads, seen=None
 ) -> Reference:
     ladders = []
     for v, spread in zip(directions, spreads):
@@ -535,6 +542,8 @@ def _direction_reference(
                 None if opts.patient else _stop_rule(tol, opts.resolution(), spread),
             )
         )
+    if seen is not None:
+        seen.extend(lad.values for lad in ladders)
     ref = Reference.from_ladders(ladders, tol.confidence)
     ref.largest[:] = opts.resolution()
     return ref
@@ -636,32 +645,24 @@ def check_grad(
     )
     rng = np.random.default_rng(opts.seed)
     noise = _confirm_still(problem, problem.measure_noise(rng), opts, rng)
-    # a provisional tolerance, scaled by the claimed gradient, only to stop the ladders early:
-    # the verdicts use the one scaled by the reference
-    claimed = _largest(*(a.astype(float) for a in analytic if a is not None))
-    tol = Tolerance.choose(
-        _grad_eps(analytic, problem.ev.dtype), noise, claimed, opts.rtol, opts.atol
-    )
     do_full = problem.structure.size <= FULL_CHECK_LIMIT if opts.full is None else opts.full
     chosen = (
         np.arange(problem.structure.size)
         if do_full
         else _sample_entries(problem.structure, opts.samples, rng)
     )
-    bar = _progress_bar(opts.progress, chosen.size)
-    entries = _entry_reference(problem, chosen, noise, tol, opts, bar)
-    dir_refs = {}
+    directions = {}
     if not do_full:
         for i in range(len(problem.structure.keys)):
-            vs = _random_directions(
-                problem,
-                i,
-                opts.directions if _usable(analytic[i], problem.structure.shapes[i]) else 0,
-                rng,
-            )
-            part = slice(problem.structure.offsets[i], problem.structure.offsets[i + 1])
-            spreads = [float(np.abs(analytic[i]).ravel() @ np.abs(v[part])) for v in vs]
-            dir_refs[i] = (vs, _direction_reference(problem, vs, noise, tol, opts, spreads))
+            usable = _usable(analytic[i], problem.structure.shapes[i])
+            directions[i] = _random_directions(problem, i, opts.directions if usable else 0, rng)
+    bar = _progress_bar(opts.progress, chosen.size)
+    seen = []
+    entries, dir_refs = _references(problem, analytic, chosen, directions, noise, opts, bar, seen)
+    graded = with_ladders(noise, problem.f0, seen)
+    if graded is not noise:  # the ladders saw f's grid: their error bounds took too little noise
+        noise = graded
+        entries, dir_refs = _references(problem, analytic, chosen, directions, noise, opts, bar)
     refs = [entries, *(r for _, r in dir_refs.values())]
     tol = Tolerance.choose(
         _grad_eps(analytic, problem.ev.dtype),
@@ -677,6 +678,23 @@ def check_grad(
     judged = _judge_params(problem, analytic, chosen, entries, dir_refs, tol, opts, do_full)
     notes += _precision_notes(problem, noise, tol)
     return _assemble(problem, judged, tol, noise, opts, do_full, notes, time.perf_counter() - t0)
+
+
+def _references(problem, analytic, chosen, directions, noise, opts, bar, seen=None):
+    """Step 4: the ladder references of the entries ``chosen`` and of the random
+    ``directions`` of each parameter, their ladders stopped early by a provisional tolerance
+    scaled by the claimed gradient (the verdicts use one scaled by the reference)."""
+    claimed = _largest(*(a.astype(float) for a in analytic if a is not None))
+    tol = Tolerance.choose(
+        _grad_eps(analytic, problem.ev.dtype), noise, claimed, opts.rtol, opts.atol
+    )
+    entries = _entry_reference(problem, chosen, noise, tol, opts, bar, seen)
+    dir_refs = {}
+    for i, vs in directions.items():
+        part = slice(problem.structure.offsets[i], problem.structure.offsets[i + 1])
+        spreads = [float(np.abs(analytic[i]).ravel() @ np.abs(v[part])) for v in vs]
+        dir_refs[i] = (vs, _direction_reference(problem, vs, noise, tol, opts, spreads, seen))
+    return entries, dir_refs
 
 
 def _confirm_still(problem: Problem, noise: Noise, opts: _Options, rng) -> Noise:

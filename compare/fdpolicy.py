@@ -22,7 +22,9 @@ the one-sided ones every power), and every tableau entry T gets an error bound:
 The estimate kept is the one with the smallest bound. The noise of f is measured (Moré & Wild,
 "Estimating computational noise", SIAM J. Sci. Comput. 2011) from a table of differences of f
 at a few close points along a line, on several lines, keeping the smallest level; when every
-value seen sits on one grid of step q (a quantised f), the level is at least q / sqrt(12).
+value seen sits on one grid of step q (a quantised f), the level is at least q / sqrt(12). The
+values the ladders see count too (``with_ladders``): where f has a tiny slope it moves by many
+quanta only at the ladder's large steps.
 
 Tolerances follow the precision f really has (``Tolerance``); the verdict rule is in
 ``verdicts``.
@@ -32,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -53,6 +55,7 @@ __all__ = [
     "Noise",
     "estimate_noise",
     "grid_quantum",
+    "with_ladders",
     "Tolerance",
 ]
 
@@ -217,6 +220,8 @@ class LadderResult:
     finite: bool  # False when phi was finite at fewer than two pairs of steps
     jump_all: Estimate = _NONE  # from every row
     smallest_step: float = math.inf  # the smallest step taken so far
+    # (phi(h+), phi(-h-), h+, h-) at every usable step: what a grid search reads
+    values: tuple = field(default=(), repr=False, compare=False)
 
     def past_its_best(self) -> bool:
         """The sharpest estimate came three halvings ago: smaller steps only add noise."""
@@ -269,7 +274,7 @@ def run_ladder(
         "left": _Tableau(1, 2.0),
         "jump": _Tableau(1, 4.0),
     }
-    calls, usable = 0, 0
+    calls, usable, rows = 0, 0, []
     result = LadderResult(_NONE, _NONE, _NONE, _NONE, 0, False, _NONE)
     for h in steps:
         fp, fm, hp, hm = pair(float(h))
@@ -277,6 +282,7 @@ def run_ladder(
         if not (math.isfinite(fp) and math.isfinite(fm)) or hp <= 0 or hm <= 0:
             continue
         usable += 1
+        rows.append((fp, fm, hp, hm))
         right, left = (fp - phi0) / hp, (phi0 - fm) / hm
         values = {
             "central": (fp - fm) / (hp + hm),
@@ -295,7 +301,7 @@ def run_ladder(
         result = LadderResult(**best, evaluations=calls, finite=usable >= 2, smallest_step=h)
         if good_enough is not None and usable >= LADDER_MIN_STEPS and good_enough(result):
             break
-    return replace(result, evaluations=calls, finite=usable >= 2)
+    return replace(result, evaluations=calls, finite=usable >= 2, values=tuple(rows))
 
 
 @dataclass(frozen=True)
@@ -309,6 +315,7 @@ class Noise:
     float32_values: bool = False  # every value seen is a float32 number: f rounds to float32
     still: bool = False  # f never moved at any spacing: its level is its rounding
     quantum: float = 0.0  # the grid every value of f seen sits on (0: none coarser than rounding)
+    tables: tuple = field(default=(), repr=False, compare=False)  # the values it was measured on
 
     def relative(self) -> float:
         """The noise as a fraction of f's size."""
@@ -394,7 +401,7 @@ def _read_table(values: np.ndarray) -> _TableNoise:
     return _TableNoise(None)
 
 
-def grid_quantum(seen: list, f0: float) -> float:
+def grid_quantum(seen: list, f0: float, ladders: list = ()) -> float:
     """The quantum q of the grid f's values sit on, when they visibly sit on one: 0 otherwise.
 
     A quantised f, f(x) = c + q round(s(x) / q), takes only the values c + k q, so every
@@ -417,22 +424,79 @@ def grid_quantum(seen: list, f0: float) -> float:
     linear one never, a smooth one at random fractions of any grid. A grid no coarser than
     8 ROUNDING_ROOM ulps of f's size is f's own rounding, which the rounding floor of
     ``estimate_noise`` already covers: not reported.
+
+    ``ladders`` adds the values the step ladders saw (``LadderResult.values``), where f moves
+    by many more quanta than along the short noise lines (an f of tiny slope may not move by
+    four quanta there at all). A ladder's points are not equally spaced, so its second
+    differences are the two combinations a line through phi(0) cancels: across,
+    phi(h) + phi(-h) - 2 phi(0), and down, phi(h_j) - 2 phi(h_j+1) + phi(0) with
+    h_j = 2 h_j+1. Both are whole quanta for a quantised f. With the steps actually taken
+    (x + h rounded to float32 moves by a slightly different h), a line of slope s makes them
+    s (h+ - h-) and s (h_j - 2 h_j+1), not 0: only combinations beyond twice that, for the
+    largest slope the ladder saw, are evidence. Every value's distance from phi(0) must sit on
+    the grid; one grid must fit every ladder and every table at once, so a line's own step
+    (a different one for every entry of a relu network) is never taken for f's grid.
     """
-    if not seen:
+    if not seen and not ladders:
         return 0.0
-    values = np.concatenate([*seen, [f0]]).astype(np.float64)
+    tables = [np.asarray(v, dtype=np.float64) for v in seen]
+    walks = [_ladder_spans(rows, f0) for rows in ladders if rows]
+    values = np.concatenate([*tables, *(w[0] + f0 for w in walks), [f0]])
     rounding = ROUNDING_ROOM * float(np.finfo(np.float64).eps) * float(np.max(np.abs(values)))
-    changes = [np.abs(np.concatenate([np.diff(v, order) for v in seen])) for order in (1, 2)]
+    changes = [
+        np.abs(np.concatenate([np.diff(v, order) for v in tables] + [np.zeros(0)]))
+        for order in (1, 2)
+    ]
+    moves = np.abs(np.concatenate([w[0] for w in walks] + [np.zeros(0)]))
+    combos = [np.concatenate([w[k] for w in walks] + [np.zeros(0)]) for k in (1, 2)]
+    evidence = np.where(np.abs(combos[0]) > combos[1], np.abs(combos[0]), 0.0)
+    spans = np.concatenate([*changes, values - f0])
+    return _coarsest_grid(
+        [changes[0], changes[1], moves, evidence],
+        np.concatenate([changes[1], evidence]),
+        spans,
+        rounding,
+    )
+
+
+def _ladder_spans(rows, f0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(every phi(+-h) - phi(0), the ladder's second differences, what a line makes of them)."""
+    rows = np.asarray(rows, dtype=np.float64)
+    fp, fm, hp, hm = (rows[:, k] for k in range(4))
+    moves = np.concatenate([fp - f0, fm - f0])
+    slope = float(np.max(np.abs(moves) / np.concatenate([hp, hm])))
+    combos = [fp + fm - 2 * f0, fp[:-1] - 2 * fp[1:] + f0, fm[:-1] - 2 * fm[1:] + f0]
+    linear = [hp - hm, hp[:-1] - 2 * hp[1:], hm[:-1] - 2 * hm[1:]]
+    return moves, np.concatenate(combos), 2 * slope * np.abs(np.concatenate(linear))
+
+
+def _coarsest_grid(candidates: list, evidence: np.ndarray, spans: np.ndarray, rounding: float):
+    """The coarsest grid every span fits (``_fit_grid``), tried from the smallest non-zero
+    ``candidates`` up, while GRID_EVIDENCE of the ``evidence`` are not zero: 0 when none."""
     found, floor = 0.0, 8 * rounding
     while True:  # from fine grids to coarser ones: each must clear 8 of the last
-        if np.sum(changes[1] > floor) < GRID_EVIDENCE:
+        if np.sum(evidence > floor) < GRID_EVIDENCE:
             return found
-        smallest = [float(np.min(c[c > floor])) for c in changes if np.any(c > floor)]
-        spans = np.concatenate([*changes, values - f0])  # every one a whole number of quanta
+        smallest = [float(np.min(c[c > floor])) for c in candidates if np.any(c > floor)]
         coarser = max((_fit_grid(spans, q, rounding) for q in smallest), default=0.0)
         if coarser <= floor:
             return found
         found, floor = coarser, 8 * coarser
+
+
+def with_ladders(noise: Noise, f0: float, ladders: list) -> Noise:
+    """``noise`` with the grid the ladders' values show as well (``grid_quantum`` over the
+    noise tables and every ladder at once): its level raised to q / sqrt(12), the standard
+    deviation of rounding to a grid of q, when that is above the level the noise lines read.
+    The ladders' error bounds (noise x coefficients / h) took the lower level, so the caller
+    takes them again with this one."""
+    if noise.still or not math.isfinite(noise.level):
+        return noise
+    quantum = grid_quantum(list(noise.tables), f0, [rows for rows in ladders if rows])
+    level = quantum / math.sqrt(12)
+    if level <= 1.1 * noise.level:  # the same grid, refit: nothing to take again
+        return noise
+    return replace(noise, level=level, measured=True, quantum=quantum)
 
 
 def _fit_grid(spans: np.ndarray, q: float, rounding: float) -> float:
@@ -530,10 +594,12 @@ def estimate_noise(
     quantum = grid_quantum(seen, f0)
     floor = max(floor, quantum / math.sqrt(12))
     if not levels and regular:  # every line only ever too regular: a linear f
-        return Noise(max(min(regular), floor), True, scale, calls, is32, quantum=quantum)
-    if not levels:
-        return Noise(floor, quantum > 0, scale, calls, is32, quantum=quantum)
-    return Noise(max(min(levels), floor), True, scale, calls, is32, quantum=quantum)
+        level, measured = max(min(regular), floor), True
+    elif not levels:
+        level, measured = floor, quantum > 0
+    else:
+        level, measured = max(min(levels), floor), True
+    return Noise(level, measured, scale, calls, is32, quantum=quantum, tables=tuple(seen))
 
 
 RTOL_FACTOR = 7.0  # rtol = RTOL_FACTOR sqrt(eps): 1e-7 in float64, 2.4e-3 in float32

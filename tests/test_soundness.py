@@ -390,3 +390,65 @@ def test_a_finer_ladder_straddling_a_kink_refutes_nothing():
         case = build_case(recipe)
         assert check(case, case.grad).verdict != "fail", case.label
         assert check(case, -case.high).verdict != "pass", case.label
+
+
+# -- the grid seen by the ladders: an f that barely moves along the short noise lines -------------
+def _ladder_rows(phi, steps):
+    return [(phi(h), phi(-h), h, h) for h in steps]
+
+
+def test_the_ladders_show_the_grid_the_noise_lines_missed():
+    """Two right gradients once read "fail": f moves by a few quanta at most along the short
+    noise lines (a tiny slope; a grid close to f's float32 rounding), so fewer than four second
+    differences show its grid and its noise reads as rounding. The ladders' own values, many
+    quanta apart at their large steps, show the grid: the noise is raised to q / sqrt(12) and
+    the right gradients read "inconclusive" (never "fail"), the wrong ones never "pass"."""
+    seen_failing = [
+        Recipe(4, ("sigmoid",), 4235186939, "float32", False, 1e-4, -1e3, 1e-4, False),
+        Recipe(3, ("max", "tanh"), 2851617613, "float64", True, 1.0, -1e6, 1e-6, True),
+    ]
+    for recipe in seen_failing:
+        case = build_case(recipe)
+        quantum = recipe.quantum * recipe.scale
+        right = check(case, case.grad)
+        assert right.verdict != "fail", case.label
+        assert right.noise >= 0.99 * quantum / np.sqrt(12), case.label
+        for how in ("sign", "zero"):
+            wrong = corrupt(case, how, 0.0, np.random.default_rng(0))
+            assert check(case, wrong).verdict != "pass", (how, case.label)
+
+
+def test_a_ladder_grid_needs_more_than_a_line():
+    """A line through phi(0) sits on the grid of its smallest move (its values at halving steps
+    are 1, 2, 4, ... of it), with the steps rounded to float32 or not: no grid. A quantised
+    curve on the same ladder shows its quantum."""
+    from backproof.compare.fdpolicy import grid_quantum, ladder_steps
+
+    steps = ladder_steps(1.0)
+    exact = _ladder_rows(lambda t: 2.0 + 3e-3 * t, steps)
+    assert grid_quantum([], 2.0, [exact]) == 0.0
+    xi = np.float32(1.3)  # x + h rounded to float32: a slightly different step each side
+    rounded = [
+        (float(np.float32(xi + h)) - float(xi), float(xi) - float(np.float32(xi - h)))
+        for h in ladder_steps(float(xi))
+    ]
+    linear = [(2.0 + 3e-3 * hp, 2.0 - 3e-3 * hm, hp, hm) for hp, hm in rounded]
+    assert grid_quantum([], 2.0, [linear]) == 0.0
+    quantum = 1e-8
+    curve = lambda t: np.round((1.0 + 7.8e-7 * t + 4e-7 * t * t) / quantum) * quantum  # noqa: E731
+    f0 = float(curve(0.0))
+    found = grid_quantum([], f0, [_ladder_rows(curve, steps), _ladder_rows(curve, steps / 3)])
+    assert found == pytest.approx(quantum, rel=1e-6)
+    # an f on no grid: a smooth curve
+    smooth = lambda t: 1.0 + 7.8e-7 * t + 4e-7 * t * t  # noqa: E731
+    assert grid_quantum([], 1.0, [_ladder_rows(smooth, steps)]) == 0.0
+
+
+@pytest.mark.xfail(strict=True, reason="the README's limit: a quantised f that never moves")
+def test_a_quantised_f_that_never_moves_is_taken_for_a_constant():
+    """A saturated sigmoid of slope ~0.02 on a grid of 0.1: f does not move along any noise
+    line nor at any entry's largest step, so nothing shows its grid; its zero differences
+    refute the right (smooth) gradient as they would for a constant f."""
+    recipe = Recipe(4, ("sigmoid",), 1656034545, "float64", False, 1e4, 3.0, 1e-5, False)
+    case = build_case(recipe)
+    assert check(case, case.grad).verdict != "fail"
