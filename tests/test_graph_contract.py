@@ -265,12 +265,22 @@ def test_arrows_run_level_into_their_target_first_argument_highest():
         assert target.get_y() < head.xy[1] < target.get_y() + target.get_height()
         assert ys[0] == ys[1]  # out of the source along its own row
     division = max(patches, key=lambda p: p.get_x())
-    into = sorted(
-        (h for h in heads if h.xy[0] == pytest.approx(division.get_x())), key=lambda h: h.xy[1]
-    )
+    into = [
+        (line, h) for line, h in zip(lines, heads) if h.xy[0] == pytest.approx(division.get_x())
+    ]
+    # argument 0 (f, from the first column) enters on top, argument 1 (f + 2) below it
+    (from_f, into_f), (from_sum, into_sum) = sorted(into, key=lambda lh: lh[0].get_xdata()[0])
     middle = division.get_y() + division.get_height() / 2
-    assert into[0].xy[1] == pytest.approx(middle - 0.18 / 2)  # argument 0, on top
-    assert into[1].xy[1] == pytest.approx(middle + 0.18 / 2)
+    assert into_f.xy[1] == pytest.approx(middle - 0.18 / 2)
+    assert into_sum.xy[1] == pytest.approx(middle + 0.18 / 2)
+    # each arrow leaves its source from the middle of the source box's right edge
+    for line in lines:
+        x, y = line.get_xdata()[0], line.get_ydata()[0]
+        assert any(
+            x == pytest.approx(p.get_x() + p.get_width())
+            and y == pytest.approx(p.get_y() + p.get_height() / 2)
+            for p in patches
+        )
     lone = Value(2.0, label="x").tanh()  # one argument: straight into the middle
     ax = autodiff.draw(lone, engine="matplotlib")
     patches, _, (head,), _ = drawn(ax)
@@ -359,4 +369,152 @@ def test_graphviz_renders_a_png_at_110_dpi_and_the_figure_takes_its_size(fake_do
     (fake_dot / "fail").touch()
     with pytest.raises(subprocess.CalledProcessError):
         autodiff.draw(root, engine="dot")
+    plt.close("all")
+
+
+def chain(n_nodes: int) -> Value:
+    """x, then n_nodes - 1 operations one after the other."""
+    out = Value(0.5, label="x")
+    for _ in range(n_nodes - 1):
+        out = -out
+    return out
+
+
+def test_the_default_limits_500_nodes_for_text_and_60_for_a_picture():
+    assert len(G.graph_boxes(chain(500))) == 500
+    assert autodiff.to_dot(chain(500)).count(" -> ") == 499
+    for too_many in (lambda: G.graph_boxes(chain(501)), lambda: autodiff.to_dot(chain(501))):
+        with pytest.raises(ValueError, match="more than 500 nodes"):
+            too_many()
+    with pytest.raises(ValueError, match="more than 60 nodes"):
+        autodiff.draw(chain(61), engine="matplotlib")
+
+
+def test_a_large_picture_is_capped_at_60_inches_and_stays_on_its_figure():
+    import matplotlib.pyplot as plt
+
+    wide = autodiff.draw(chain(60), engine="matplotlib")  # 60 columns of about 1.5 inches
+    assert wide.figure.get_size_inches()[0] == 60
+    leaves = [Tensor(np.ones(1), requires_grad=True) for _ in range(90)]
+    tall = autodiff.draw(P.stack(leaves), engine="matplotlib", limit=100)  # 90 boxes in a column
+    assert tall.figure.get_size_inches()[1] == 60
+    for ax in (wide, tall, autodiff.draw(division_graph(), engine="matplotlib")):
+        ax.apply_aspect()  # where drawing would put the axes, without rendering
+        x0, y0, x1, y1 = ax.get_position(original=False).extents
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+        assert (x1 - x0 == pytest.approx(1)) or (y1 - y0 == pytest.approx(1))
+    plt.close("all")
+
+
+def test_arrowheads_carry_no_text_and_boxes_have_round_corners():
+    ax = autodiff.draw(division_graph(), engine="matplotlib")
+    patches, _, heads, _ = drawn(ax)
+    assert {h.get_text() for h in heads} == {""}
+    for p in patches:
+        style = p.get_boxstyle()
+        assert type(style).__name__ == "Round"
+        assert (style.pad, style.rounding_size) == (0, 0.05)
+
+
+def test_an_index_is_written_in_full_even_when_long():
+    t = Tensor(np.arange(8.0), requires_grad=True, name="t")
+    assert last_formula(t[[0, 1, 2, 3, 4, 5, 6]]) == "t[[0, 1, 2, 3, 4, 5, 6]]"
+
+
+def columns_of(ax, root) -> dict:
+    """The column of every box of the graph in the picture, found by its first line of text."""
+    _, _, _, texts = drawn(ax)
+    centres = sorted({round(t.get_position()[0], 9) for t in texts})
+    column = {}
+    for box in G.graph_boxes(root):
+        (x,) = {round(t.get_position()[0], 9) for t in texts if t.get_text() == box.lines()[0]}
+        column[box.key] = centres.index(x)
+    return column
+
+
+def test_each_operation_is_one_column_right_of_its_furthest_input_and_sources_just_left():
+    x, w = Value(0.5, label="x"), Value(2.0, label="w")
+    a = (x * 3).tanh()
+    root = (a + 1) * a * w  # w is needed only at the end: it sits just left of its consumer
+    ax = autodiff.draw(root, engine="matplotlib")
+    column = columns_of(ax, root)
+    boxes = G.graph_boxes(root)
+    consumers = {b.key: [c.key for c in boxes if b.key in c.inputs] for b in boxes}
+    for b in boxes:
+        if b.inputs:
+            assert column[b.key] == 1 + max(column[i] for i in b.inputs), b
+        else:
+            assert column[b.key] == min(column[c] for c in consumers[b.key]) - 1, b
+    assert min(column.values()) == 0 and column[boxes[-1].key] == 5
+    lone = Value(1.0, label="lone")
+    assert columns_of(autodiff.draw(lone, engine="matplotlib"), lone) == {0: 0}
+
+
+def test_three_arguments_enter_top_middle_bottom():
+    W = Tensor(np.ones((2, 2)), requires_grad=True, name="W")
+    A = Tensor(np.ones((2, 1)), requires_grad=True, name="A")
+    b = Tensor(np.ones((2, 1)), requires_grad=True, name="b")
+    root = P.affine(W, A, b)
+    ax = autodiff.draw(root, engine="matplotlib")
+    patches, lines, heads, texts = drawn(ax)
+    target = max(patches, key=lambda p: p.get_x())
+    middle = target.get_y() + target.get_height() / 2
+    # an arrow leaves its source at the height of the source's middle line (its data)
+    entry_by_source = {
+        round(line.get_ydata()[0], 9): h.xy[1] - middle for line, h in zip(lines, heads)
+    }
+    title_y = {t.get_text(): t.get_position()[1] for t in texts}
+    entries = [entry_by_source[round(title_y[f"{n} (leaf)"] + 1.35 * 8 / 72, 9)] for n in "WAb"]
+    assert entries == pytest.approx([-0.09, 0.0, 0.09])
+
+
+def test_the_inputs_of_an_operation_are_stacked_in_argument_order():
+    late = Value(2.0, label="made_first")
+    early = Value(1.0, label="made_second")
+    root = early * late  # argument 0 was made second: it is still drawn on top
+    ax = autodiff.draw(root, engine="matplotlib")
+    _, _, _, texts = drawn(ax)
+    y = {t.get_text(): t.get_position()[1] for t in texts}
+    assert y["made_second (leaf)"] < y["made_first (leaf)"]
+
+
+def test_text_sits_in_its_box_with_an_even_margin_all_round():
+    root = division_graph()
+    ax = autodiff.draw(root, engine="matplotlib")
+    patches, _, _, texts = drawn(ax)
+    renderer = ax.figure.canvas.get_renderer()
+    to_data = ax.transData.inverted()
+    spacing = 1.35 * 8 / 72
+    for p in patches:
+        inside = [t for t in texts if p.get_x() < t.get_position()[0] < p.get_x() + p.get_width()
+                  and p.get_y() < t.get_position()[1] < p.get_y() + p.get_height()]  # fmt: skip
+        widest = max(t.get_window_extent(renderer).transformed(to_data).width for t in inside)
+        side = (p.get_width() - widest) / 2
+        top = (p.get_height() - len(inside) * spacing) / 2
+        # 0.07 inch above and below; at the sides the font's own spacing takes a little of it
+        assert 0.04 < side <= 0.07 + 1e-9 and top == pytest.approx(0.07, abs=1e-9)
+
+
+def test_the_messages_of_draw(tmp_path, monkeypatch):
+    with pytest.raises(TypeError) as info:
+        autodiff.draw(Value(1.0) * 2, "graph.png")
+    assert str(info.value) == (
+        "ax must be a matplotlib Axes or None, got str 'graph.png' "
+        "(to save a picture: draw(root).figure.savefig(path))"
+    )
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot here
+    with pytest.raises(RuntimeError) as info:
+        autodiff.draw(Value(1.0) * 2, engine="dot")
+    assert str(info.value) == "engine='dot' needs Graphviz's dot program, which is not installed"
+    with pytest.raises(ValueError) as info:
+        autodiff.draw(Value(1.0) * 2, engine="graphviz")
+    assert str(info.value) == "engine must be 'auto', 'dot' or 'matplotlib', got 'graphviz'"
+
+
+def test_graphviz_is_given_the_limit_too(fake_dot):
+    import matplotlib.pyplot as plt
+
+    plt.imsave(fake_dot / "picture.png", np.zeros((3, 4)))
+    autodiff.draw(chain(550), engine="dot", limit=600)
+    assert (fake_dot / "given.dot").read_text().count(" -> ") == 549
     plt.close("all")
