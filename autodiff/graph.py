@@ -363,7 +363,7 @@ def _edges_of_columns(columns) -> list[tuple[float, float]]:
     """The left and right x of every column."""
     spans, x = [], 0.0
     for col in columns:
-        width = max((it.width for it in col), default=0.0)
+        width = max(it.width for it in col)  # no column is empty: layers are contiguous
         spans.append((x, x + width))
         x += width + _GAP_X
     return spans

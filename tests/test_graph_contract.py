@@ -58,6 +58,7 @@ def test_each_operator_reads_as_it_is_written_on_values_and_on_tensors():
     written = {
         "x + w": x + w, "x - w": x - w, "x * w": x * w, "x / w": x / w, "x ** 2": x**2,
         "x @ w": x @ w, "-x": -x, "x @ w + w": P.affine(x, w, w),
+        "x @ w + b": P.affine(x, w, Tensor(np.ones((2, 1)), requires_grad=True, name="b")),
         "sum(x, axis=0)": P.sum(x, axis=0),
         "sum(x, axis=1, keepdims=True)": P.sum(x, axis=1, keepdims=True),
         "transpose(x)": x.T, "reshape(x, (4,))": P.reshape(x, (4,)),
@@ -128,7 +129,11 @@ def test_a_released_graph_met_inside_a_newer_one_is_drawn_on_its_own():
         ("constant", "", "3"),
         ("op", "n1 * 3", "15"),
     ]
-    assert boxes[0].inputs == ()
+    assert boxes[0].inputs == () and boxes[0].title == "n1" and boxes[0].grad == "-"
+    # the fields a caller reads: '' where a box has no formula (leaves, constants) or no gradient
+    x = Value(1.0, label="x")
+    leaf, constant, _ = G.graph_boxes(x * 3)
+    assert (leaf.formula, constant.formula, constant.grad, constant.title) == ("", "", "", "")
 
 
 def test_the_limit_counts_every_node_and_the_data():
@@ -466,6 +471,12 @@ def test_three_arguments_enter_top_middle_bottom():
     title_y = {t.get_text(): t.get_position()[1] for t in texts}
     entries = [entry_by_source[round(title_y[f"{n} (leaf)"] + 1.35 * 8 / 72, 9)] for n in "WAb"]
     assert entries == pytest.approx([-0.09, 0.0, 0.09])
+    # the three sources want the height of their consumer: packed tight, centred on it
+    leaf_boxes = sorted((p for p in patches if p is not target), key=lambda p: p.get_y())
+    for upper, lower in zip(leaf_boxes, leaf_boxes[1:]):
+        assert lower.get_y() - (upper.get_y() + upper.get_height()) == pytest.approx(0.16)
+    centres = [p.get_y() + p.get_height() / 2 for p in leaf_boxes]
+    assert np.mean(centres) == pytest.approx(middle)
 
 
 def test_the_inputs_of_an_operation_are_stacked_in_argument_order():
@@ -518,3 +529,48 @@ def test_graphviz_is_given_the_limit_too(fake_dot):
     autodiff.draw(chain(550), engine="dot", limit=600)
     assert (fake_dot / "given.dot").read_text().count(" -> ") == 549
     plt.close("all")
+
+
+def arrow_crossings(ax) -> int:
+    """Pairs of arrows between the same two neighbouring columns that cross each other."""
+    _, lines, heads, _ = drawn(ax)
+    spans = []
+    for line, head in zip(lines, heads):
+        if len(line.get_xdata()) == 3:  # straight from one column into the next
+            spans.append((round(head.xyann[0], 6), line.get_ydata()[0], head.xy[1]))
+    count = 0
+    for i, (x1, s1, t1) in enumerate(spans):
+        for x2, s2, t2 in spans[i + 1 :]:
+            if x1 == x2:  # into the same column
+                count += (s1 - s2) * (t1 - t2) < -1e-12
+    return count
+
+
+def interleaved_tree(seed: int) -> Value:
+    """A tree whose leaves are made in an order that draws crossed arrows if left as made."""
+    rng = np.random.default_rng(seed)
+    leaves = [Value(float(i), label=f"x{i}") for i in range(8)]
+    order = rng.permutation(8)
+    level = [leaves[i] * leaves[j] for i, j in zip(order[::2], order[1::2])]
+    level = [level[i] + level[j] for i, j in ((0, 2), (3, 1))]
+    return level[1] * level[0]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_ordering_untangles_the_arrows_of_a_tree(seed):
+    root = interleaved_tree(seed)
+    assert arrow_crossings(autodiff.draw(root, engine="matplotlib")) == 0
+
+
+def test_a_graph_released_with_nothing_kept_says_so_in_full():
+    from backproof.autodiff.tensor import grads_of
+
+    x = Tensor(np.ones(2), requires_grad=True)
+    out = P.sum(x * x)
+    grads_of(out, [x])
+    with pytest.raises(ValueError) as info:
+        G.graph_boxes(out)
+    assert str(info.value) == (
+        "this graph was released by a backward pass that kept nothing to draw (autodiff.grad and "
+        "loss_and_grads do not); call .backward() on the result to draw it afterwards"
+    )
