@@ -17,16 +17,30 @@ The rules:
 - ``give(arr)`` puts an array back. The caller guarantees that nothing else refers to it (the
   backward pass asks ``tape.may_overwrite``). Arrays smaller than ``min_bytes`` are not kept:
   the allocator serves those cheaply, and pooling them would only add work to every small
-  operation. Once the pool holds ``max_bytes``, further arrays are simply freed.
+  operation. The pool never holds more than ``max_bytes``: to make room it frees the arrays of
+  the shapes given back least recently, so that when a program moves on to another network (a
+  benchmark from config D to D32), the new shapes replace the old instead of being refused.
 - ``configure(enabled=..., max_bytes=..., min_bytes=...)`` changes the settings; ``clear()``
   empties the pool, returning its memory to the allocator. Defaults: on, at most 512 MiB
-  (config D's step needs about 400 MB in float64), arrays of 256 KiB and up.
+  (config D's step needs about 400 MB in float64), arrays of 64 KiB and up.
 
-One pool serves the whole process; taking and giving are single list operations, safe under
-the GIL for threads that record graphs of their own.
+Why as small as 64 KiB: glibc's allocator gives the top of its heap back to the operating
+system whenever more than 128 KiB of it is free (until a large mapped block has been freed, which
+raises that threshold), so a step that frees and allocates arrays of about 128 KiB, config B's
+16 x 1000 layers, could find its memory returned and first-touched anew on every call: 124 page
+faults and twice the time per call, whenever nothing else in the process kept that heap busy
+(a training loop of the engine alone, or beside ``manual``'s workspace). Pooled, those arrays
+never go back to the allocator.
+
+One pool serves the whole process; a lock makes taking and giving safe for threads that
+record graphs of their own (it is taken only for arrays of ``min_bytes`` and more, whose
+arithmetic costs far more than the lock).
 """
 
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -36,16 +50,19 @@ MiB = 1 << 20
 
 
 class BufferPool:
-    """Free arrays by (shape, dtype), with a cap on the bytes held."""
+    """Free arrays by (shape, dtype), with a cap on the bytes held; the shapes given back least
+    recently are the first to go when the cap is reached."""
 
-    __slots__ = ("enabled", "max_bytes", "min_bytes", "_free", "_held", "hits", "misses")
+    __slots__ = ("enabled", "max_bytes", "min_bytes", "_free", "_held", "_lock", "hits", "misses")
 
-    def __init__(self, *, enabled: bool = True, max_bytes: int = 512 * MiB, min_bytes=256 << 10):
+    def __init__(self, *, enabled: bool = True, max_bytes: int = 512 * MiB, min_bytes=64 << 10):
         self.enabled = enabled
         self.max_bytes = max_bytes
         self.min_bytes = min_bytes
-        self._free: dict[tuple, list] = {}
+        # (shape, dtype) -> free arrays, in the order the shapes were last given back
+        self._free: OrderedDict[tuple, list] = OrderedDict()
         self._held = 0
+        self._lock = threading.Lock()
         self.hits = self.misses = 0
 
     def wants(self, shape: tuple, dtype) -> bool:
@@ -71,31 +88,56 @@ class BufferPool:
         """An array of ``shape`` and ``dtype`` whose entries the caller will all overwrite."""
         free = self._free.get((shape, np.dtype(dtype)))
         if free:
-            try:
-                arr = free.pop()
-            except IndexError:  # another thread took the last one
-                pass
-            else:
-                self._held -= arr.nbytes
-                self.hits += 1
-                return arr
+            with self._lock:
+                if free:  # (another thread may have taken the last one meanwhile)
+                    arr = free.pop()
+                    self._held -= arr.nbytes
+                    self.hits += 1
+                    return arr
         self.misses += 1
         return np.empty(shape, dtype)
 
     def give(self, arr: np.ndarray) -> None:
-        """Keep ``arr`` (which nothing else refers to) for a later ``take``, if it fits."""
+        """Keep ``arr`` (which nothing else refers to) for a later ``take``, if it is worth
+        keeping; make room for it by freeing the arrays of the shapes given back least recently."""
         nbytes = arr.nbytes
-        if not self.enabled or nbytes < self.min_bytes or self._held + nbytes > self.max_bytes:
+        if not self.enabled or nbytes < self.min_bytes or nbytes > self.max_bytes:
             return
-        if not (arr.flags.c_contiguous and arr.flags.writeable and arr.base is None):
+        flags = arr.flags
+        if not (flags.c_contiguous and flags.writeable) or arr.base is not None:
             return
-        self._free.setdefault((arr.shape, arr.dtype), []).append(arr)
-        self._held += nbytes
+        key = (arr.shape, arr.dtype)
+        with self._lock:
+            free = self._free.get(key)
+            if free is None:
+                free = self._free[key] = []
+            else:
+                self._free.move_to_end(key)  # this shape is now the one given back last
+            if self._held + nbytes > self.max_bytes:
+                self._make_room(self._held + nbytes - self.max_bytes)
+                free = self._free.setdefault(key, [])  # (making room may have dropped it)
+            free.append(arr)
+            self._held += nbytes
+
+    def _make_room(self, nbytes: int) -> None:
+        """Free at least ``nbytes`` of arrays, from the shape given back least recently on
+        (the caller holds the lock)."""
+        for key in list(self._free):
+            free = self._free[key]
+            while free and nbytes > 0:
+                dropped = free.pop()
+                self._held -= dropped.nbytes
+                nbytes -= dropped.nbytes
+            if not free:
+                del self._free[key]
+            if nbytes <= 0:
+                return
 
     def clear(self) -> None:
         """Drop every array the pool holds."""
-        self._free = {}
-        self._held = 0
+        with self._lock:
+            self._free = OrderedDict()
+            self._held = 0
 
     @property
     def held_bytes(self) -> int:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..network.activations import REGISTRY, Activation
+from ..network.activations import NUMPY_MATH, REGISTRY, Activation
 from ..network.ops import affine as affine_kernel
 from .pool import POOL
 from .registry import definplace, defvjp, defvjp_argnum
@@ -63,16 +63,36 @@ power = defvjp(
 
 
 def _product_out(a: np.ndarray, b: np.ndarray, rows: int, cols: int):
-    """``out=`` for the (rows, cols) matrix product of float arrays a and b: from the pool."""
+    """``out=`` for the (rows, cols) matrix product of float arrays a and b: from the pool
+    when it is large enough for the pool (``POOL.out``), else None."""
     dtype = a.dtype if a.dtype == b.dtype else np.result_type(a, b)
-    return POOL.out((rows, cols), dtype) if dtype.kind == "f" else None
+    if dtype.kind != "f" or rows * cols * dtype.itemsize < POOL.min_bytes or not POOL.enabled:
+        return None
+    return POOL.take((rows, cols), dtype)
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for 2-D float arrays, written into an array from the pool when it is large.
+
+    When the summed dimension has length 1 (a layer of one unit: W_L^T dZ_L), each entry is a
+    single product a_i b_j, and the elementwise product of a column by a row computes it
+    several times faster than a matrix product, whose kernels are tuned for long sums. The bits
+    are the same: a product of two numbers is rounded once either way, and the matrix product
+    adds it to a zero, which the ``+= 0`` repeats (it turns a product -0 into +0, and changes
+    nothing else).
+    """
+    out = _product_out(a, b, a.shape[0], b.shape[1])
+    if a.shape[1] == 1 and a.dtype == b.dtype and a.dtype.kind == "f":
+        out = np.multiply(a, b, out=out)
+        out += 0.0
+        return out
+    return np.matmul(a, b, out=out)
 
 
 def _matmul_vjp_a(g, ans, a, b):
     """d(a @ b)/da contracted with g: g @ b^T (outer products for 1-D operands)."""
     if type(g) is np.ndarray and type(b) is np.ndarray and g.ndim == b.ndim == 2:
-        # the common case, without the primitives' dispatch
-        return np.matmul(g, b.T, out=_product_out(g, b, g.shape[0], b.shape[0]))
+        return _product(g, b.T)  # the common case, without the primitives' dispatch
     if _data(b).ndim == 1:
         return g[..., None] * b if _data(a).ndim > 1 else g * b
     if _data(a).ndim == 1:
@@ -83,7 +103,7 @@ def _matmul_vjp_a(g, ans, a, b):
 def _matmul_vjp_b(g, ans, a, b):
     """d(a @ b)/db contracted with g: a^T @ g (outer products for 1-D operands)."""
     if type(g) is np.ndarray and type(a) is np.ndarray and g.ndim == a.ndim == 2:
-        return np.matmul(a.T, g, out=_product_out(a, g, a.shape[1], g.shape[1]))
+        return _product(a.T, g)
     if _data(a).ndim == 1:
         return a[:, None] * g[..., None, :] if _data(b).ndim > 1 else g * a
     if _data(b).ndim == 1:
@@ -106,12 +126,29 @@ def _affine_forward(W, A, b):
     return affine_kernel(W, A, b, out=out)
 
 
+def _affine_vjp_b(g, ans, W, A, b):
+    """dJ/db = g summed over the columns: for a bias column b (n, 1) it is done here, in one
+    reduction (the tape's general ``sum_to_shape`` would do the same sum, with more steps);
+    for any other shape of b the tape sums g back to it."""
+    if type(g) is np.ndarray and type(b) is np.ndarray and b.ndim == g.ndim == 2:
+        if b.shape[1] == 1 and g.shape[1] != 1 and b.shape[0] == g.shape[0]:
+            return np.add.reduce(g, axis=1, keepdims=True)
+    return g
+
+
+def _affine_vjp_W(g, ans, W, A, b):
+    """dJ/dW = g A^T, as for W @ A."""
+    return _matmul_vjp_a(g, ans, W, A)
+
+
+def _affine_vjp_A(g, ans, W, A, b):
+    """dJ/dA = W^T g, as for W @ A."""
+    return _matmul_vjp_b(g, ans, W, A)
+
+
 # a layer's pre-activation W @ A + b in one node (and one new array), like PyTorch's addmm
 affine = defvjp(
-    primitive(_affine_forward, name="affine"),
-    lambda g, ans, W, A, b: _matmul_vjp_a(g, ans, W, A),
-    lambda g, ans, W, A, b: _matmul_vjp_b(g, ans, W, A),
-    lambda g, ans, W, A, b: g,  # the tape sums g over the columns b was broadcast to
+    primitive(_affine_forward, name="affine"), _affine_vjp_W, _affine_vjp_A, _affine_vjp_b
 )
 
 # -- elementwise functions -------------------------------------------------------------------
@@ -138,13 +175,17 @@ def _expand(g, shape, axis, keepdims):
 
 @primitive
 def sum(a, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy.sum
+    if type(a) is np.ndarray:  # numpy.sum's own reduction, without its Python wrapper
+        return np.add.reduce(a, axis=axis, keepdims=keepdims)
     return np.sum(a, axis=axis, keepdims=keepdims)
 
 
 def _sum_vjp(g, ans, a, axis=None, keepdims=False):
     """Every entry of a receives g: g, with the summed axes restored, broadcast to a's shape."""
-    if axis is None and type(g) is not Tensor:
-        return np.broadcast_to(g, _shape(a))  # a full sum: g is a scalar
+    if axis is None and type(g) is not Tensor:  # a full sum: g is a scalar
+        full = np.empty(_shape(a), dtype=np.result_type(g))
+        full.fill(g)
+        return full
     return broadcast_to(_expand(g, _shape(a), axis, keepdims), _shape(a))
 
 
@@ -355,8 +396,8 @@ def _pooled(kernel):
 
     def forward(z):
         out = None
-        if type(z) is np.ndarray and z.dtype.kind == "f":
-            out = POOL.out(z.shape, z.dtype)
+        if type(z) is np.ndarray and z.nbytes >= POOL.min_bytes and z.dtype.kind == "f":
+            out = POOL.take(z.shape, z.dtype) if POOL.enabled else None
         return kernel(z, out=out)
 
     forward.__name__ = getattr(kernel, "__name__", "forward")
@@ -365,18 +406,22 @@ def _pooled(kernel):
 
 
 def _activation_primitive(act: Activation):
-    """The primitive of one activation: its NumPy kernel forward, its registry VJP on ``MATH``
-    with x = the output or the input as declared, and its in-place NumPy kernel if it has one."""
+    """The primitive of one activation: its NumPy kernel forward, its registry VJP with x = the
+    output or the input as declared, and its in-place NumPy kernel if it has one.
+
+    The VJP runs on ``MATH`` (these primitives) when it is given tensors, to be recorded, and
+    on ``NUMPY_MATH`` when it is given arrays: the same functions, computing the same bits,
+    without the primitives' dispatch."""
     vjp, from_output = act.vjp, act.from_output
 
     if from_output:
 
         def activation_vjp(g, ans, a):
-            return vjp(g, ans, MATH)
+            return vjp(g, ans, MATH if type(g) is Tensor else NUMPY_MATH)
     else:
 
         def activation_vjp(g, ans, a):
-            return vjp(g, a, MATH)
+            return vjp(g, a, MATH if type(g) is Tensor else NUMPY_MATH)
 
     prim = defvjp(primitive(_pooled(act.kernel), name=act.name), activation_vjp)
     if act.backward is not None:

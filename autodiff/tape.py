@@ -31,6 +31,7 @@ __all__ = [
     "RELEASED",
     "next_stamp",
     "grad_enabled",
+    "RECORDING",
     "no_grad",
     "enable_grad",
     "reverse_tape",
@@ -39,26 +40,36 @@ __all__ = [
 
 _counter = itertools.count(1)
 next_stamp = _counter.__next__
-_local = threading.local()
 _by_stamp = attrgetter("_seq")
 _ARGS = attrgetter("_args")
 
 
+class _Recording(threading.local):
+    """Whether this thread records operations: ``RECORDING.enabled``, True unless a ``no_grad``
+    block says otherwise (a class default, so that reading it is one attribute lookup)."""
+
+    enabled = True
+
+
+RECORDING = _Recording()
+"""The recording switch of each thread (``autodiff.tensor.apply`` reads it for every operation)."""
+
+
 def grad_enabled() -> bool:
     """Whether operations on this thread are being recorded."""
-    return getattr(_local, "enabled", True)
+    return RECORDING.enabled
 
 
 class no_grad:
     """Context manager (and decorator): do not record operations on this thread inside it."""
 
     def __enter__(self):
-        self._prev = grad_enabled()
-        _local.enabled = False
+        self._prev = RECORDING.enabled
+        RECORDING.enabled = False
         return self
 
     def __exit__(self, *exc):
-        _local.enabled = self._prev
+        RECORDING.enabled = self._prev
         return False
 
     def __call__(self, fn):
@@ -75,8 +86,8 @@ class enable_grad(no_grad):
     """Context manager: record operations again inside a ``no_grad`` block."""
 
     def __enter__(self):
-        self._prev = grad_enabled()
-        _local.enabled = True
+        self._prev = RECORDING.enabled
+        RECORDING.enabled = True
         return self
 
 
@@ -131,7 +142,7 @@ def _one_local() -> int:
     return sys.getrefcount(probe)
 
 
-def may_overwrite(arr, others: int = 0, owner=None) -> bool:
+def may_overwrite(arr, others: int = 0, owner=None, *, traced: bool | None = None) -> bool:
     """The ownership rule of in-place VJPs: may a backward pass write into ``arr``?
 
     ``arr`` is passed from one local variable of the caller. The answer is yes when it is an
@@ -139,11 +150,12 @@ def may_overwrite(arr, others: int = 0, owner=None) -> bool:
     and ``others`` known holders (such as the ``.data`` of the node that made it), and — when
     ``owner``, that node, is given — the node is referred to by the caller's variable and the
     tape's list only (anyone else holding it may still read ``arr``). Under a tracer the counts
-    are not to be trusted, and the answer is no.
+    are not to be trusted, and the answer is no. ``traced`` is what ``_tracing()`` said, for a
+    caller that asks it once for many arrays (a backward pass); by default it is asked here.
     """
     if type(arr) is not np.ndarray or arr.base is not None or not arr.flags.writeable:
         return False
-    if _tracing():
+    if _tracing() if traced is None else traced:
         return False
     alone = _one_local()
     # + 1: this function's own parameter refers to each of them too
@@ -187,7 +199,8 @@ def backpropagate(
     arguments' gradients; where an argument was used twice, they add.
 
     Gradients of intermediate nodes live in a dict only while they are needed. Each node's
-    VJPs run on raw arrays, or on tensors (recording a new graph) when ``create_graph``.
+    VJPs run on the raw arrays its operation was given (kept on the node when it was recorded),
+    or on its tensors (recording a new graph) when ``create_graph``.
     When the graph is being released, a primitive's in-place VJP (``definplace``) may build its
     result in the incoming gradient and the node's own output, if nothing else refers to them:
     fresh arrays cost more than arithmetic here (their pages are touched for the first time).
@@ -199,56 +212,66 @@ def backpropagate(
     """
     node_type = type(root)  # a Tensor (scalar Values keep their gradients on the nodes)
     nodes, leaves = reverse_tape(root)
-    grads = {id(root): seed}
+    grads = {root: seed}  # keyed by the nodes themselves, which hash by identity
+    pop, get = grads.pop, grads.get
     skeletons = Skeletons(node_type) if keep_skeleton else None
-    recycle = release and not create_graph and POOL.enabled
+    # in place only in an ordinary pass that releases its graph, and never under a tracer:
+    # that is asked once here rather than for every array
+    in_place = release and not create_graph and not _tracing()
+    recycle = in_place and POOL.enabled
+    smallest = POOL.min_bytes
     for node in nodes:
-        g = grads.pop(id(node), None)
-        if node._prim is RELEASED:
+        g = pop(node, None)
+        prim = node._prim
+        if prim is RELEASED:
             raise RuntimeError(
                 "this graph was released by an earlier backward(); pass retain_graph=True to "
                 "the first backward() to go through it again"
             )
-        skeleton = None
-        if keep_skeleton:  # before the VJPs, which may reuse the node's buffers
-            skeleton = skeletons.record(node, g)
+        # the skeleton is taken before the VJPs, which may reuse the node's buffers
+        skeleton = skeletons.record(node, g) if keep_skeleton else None
         if g is None:
             continue
         args = node._args
-        if create_graph:
-            values, ans = args, node
-        else:
-            values, ans = [a.data if type(a) is node_type else a for a in args], node.data
-        kw = node._kw
-        inplace = node._prim.inplace_vjp if release and not create_graph else None
+        values, ans = (args, node) if create_graph else (node._raw, node.data)
+        kw, vjps = node._kw, prim.vjps
+        inplace = prim.inplace_vjp if in_place else None
         for i, a in enumerate(args):
-            if type(a) is node_type and a.requires_grad and node._prim.vjps[i] is not None:
-                if inplace is not None:
-                    # g is held by the local alone; ans by the local and the node (its one other
-                    # holder); the node by the local and the tape's list. Asked before the call,
-                    # whose argument tuple would hold them too.
-                    g_owned = may_overwrite(g)
-                    ans_owned = may_overwrite(ans, 1, owner=node)
-                    ga = inplace(g, ans, *values, g_owned=g_owned, ans_owned=ans_owned)
-                else:
-                    ga = node._prim.vjps[i](g, ans, *values, **kw)
-                if ga.shape != a.data.shape:
-                    ga = sum_to_shape(ga, a.data.shape)
-                key = id(a)
-                prev = grads.get(key)
-                grads[key] = ga if prev is None else prev + ga
-                ga = prev = None  # the dict is now the gradient's only holder
+            if type(a) is not node_type or not a.requires_grad or vjps[i] is None:
+                continue
+            if inplace is not None:
+                # g is held by the local alone; ans by the local and the node (its one other
+                # holder); the node by the local and the tape's list. Asked before the call,
+                # whose argument tuple would hold them too.
+                g_owned = may_overwrite(g, traced=False)
+                ans_owned = may_overwrite(ans, 1, owner=node, traced=False)
+                ga = inplace(g, ans, *values, g_owned=g_owned, ans_owned=ans_owned)
+            else:
+                ga = vjps[i](g, ans, *values, **kw)
+            shape = a.data.shape
+            if ga.shape != shape:
+                ga = sum_to_shape(ga, shape)
+            prev = get(a)
+            grads[a] = ga if prev is None else prev + ga
+            ga = prev = None  # the dict is now the gradient's only holder
         if release:  # the arrays go; with a skeleton the structure stays, for drawing
-            args = () if skeleton is None else (skeleton,)
-            node._prim, node._args, node._kw = RELEASED, args, None
+            node._prim, node._kw, node._raw = RELEASED, None, None
+            node._args = () if skeleton is None else (skeleton,)
+            values = None
             if recycle:
                 # the same rule as for the in-place VJPs: g held by the local alone, ans by the
                 # local and the node, the node by the local and the tape's list
-                values = None
-                # (small arrays first skip the checks: the pool would refuse them anyway)
-                if type(g) is np.ndarray and g.nbytes >= POOL.min_bytes and may_overwrite(g):
-                    POOL.give(g)
-                if ans.nbytes >= POOL.min_bytes and may_overwrite(ans, 1, owner=node):
+                # (small arrays first skip the checks: the pool would refuse them anyway).
+                # The pool hands out the array it got last: g, which the VJPs just read, is
+                # given after ans, which nothing has touched since the forward pass, so that
+                # the next operation of this shape writes into memory still in the cache.
+                if ans.nbytes >= smallest and may_overwrite(ans, 1, owner=node, traced=False):
                     node.data = _RELEASED_DATA
                     POOL.give(ans)
-    return {leaf: grads[id(leaf)] for leaf in leaves if id(leaf) in grads}
+                if (
+                    type(g) is np.ndarray
+                    and g.nbytes >= smallest
+                    and may_overwrite(g, traced=False)
+                ):
+                    POOL.give(g)
+    return {leaf: grads[leaf] for leaf in leaves if leaf in grads}

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .registry import TENSOR_PRIMITIVES, Primitive, register
-from .tape import backpropagate, grad_enabled, next_stamp
+from .tape import RECORDING, backpropagate, next_stamp
 
 __all__ = ["Tensor", "TensorPrimitive", "primitive", "apply", "grads_of"]
 
@@ -23,7 +23,8 @@ class Tensor:
     """An ndarray with a gradient. Integers and booleans are stored as float64."""
 
     __slots__ = (
-        "data", "grad", "requires_grad", "name", "_prim", "_args", "_kw", "_seq", "__weakref__"
+        "data", "grad", "requires_grad", "name", "_prim", "_args", "_raw", "_kw", "_seq",
+        "__weakref__",
     )  # fmt: skip
     __array_priority__ = 1000  # for code that asks the old way; __array_ufunc__ decides now
 
@@ -47,13 +48,9 @@ class Tensor:
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str = ""):
-        if isinstance(data, Tensor):
-            data = data.data
-        arr = np.asarray(data, dtype=dtype)
-        if arr.dtype.kind in "biu":
-            arr = arr.astype(np.float64)
-        elif arr.dtype.kind not in "fc":
-            raise TypeError(f"data must be numeric, got an array of dtype {arr.dtype}")
+        arr = data
+        if type(arr) is not np.ndarray or dtype is not None or arr.dtype.kind not in "fc":
+            arr = _numeric_array(data, dtype)  # a float array is taken as it is
         if not isinstance(requires_grad, (bool, np.bool_)):
             raise TypeError(f"requires_grad must be True or False, got {requires_grad!r}")
         self.data = arr
@@ -61,6 +58,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._prim = None
         self._args = ()
+        self._raw = None
         self._kw = None
         self._seq = next_stamp()
         if not isinstance(name, str):
@@ -243,38 +241,59 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _numeric_array(data, dtype) -> np.ndarray:
+    """``data`` (a Tensor's data, an array, nested lists, a number) as a float or complex array;
+    integers and booleans become float64."""
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = np.asarray(data, dtype=dtype)
+    if arr.dtype.kind in "biu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind not in "fc":
+        raise TypeError(f"data must be numeric, got an array of dtype {arr.dtype}")
+    return arr
+
+
 def apply(prim: Primitive, *args, **kw):
     """Run ``prim`` on the raw data of ``args``. If no argument is a Tensor, return the raw
-    result; otherwise a Tensor, recorded on the tape when an argument requires a gradient."""
+    result; otherwise a Tensor, recorded on the tape when an argument requires a gradient.
+
+    A recorded node keeps its arguments (``_args``: where the gradients go, and what drawings
+    show) and the raw values its forward was given (``_raw``: what its VJPs are called with),
+    so that the backward pass does not unwrap them a second time."""
     raw = []
+    keep = raw.append
     is_tensor = tracked = False
     for a in args:
         if type(a) is Tensor:
-            raw.append(a.data)
+            keep(a.data)
             is_tensor = True
-            tracked = tracked or a.requires_grad
+            if a.requires_grad:
+                tracked = True
         else:
-            raw.append(a)
+            keep(a)
     out = prim.forward(*raw, **kw)
     if not is_tensor:
         return out
-    t = Tensor.__new__(Tensor)
-    t.data = out if isinstance(out, np.ndarray) else np.asarray(out)
-    if t.data.dtype.hasobject:
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if out.dtype.hasobject:
         raise TypeError(
             f"{prim.name} got an argument that is neither a number, an array nor a Tensor "
             f"(such as a Value): {', '.join(type(a).__name__ for a in args)}"
         )
-    t.grad = None
-    t.name = ""
-    t._seq = next_stamp()
-    if tracked and grad_enabled():
+    t = _new_tensor(Tensor)
+    t.data, t.grad, t.name, t._seq = out, None, "", next_stamp()
+    if tracked and RECORDING.enabled:
         t.requires_grad = True
-        t._prim, t._args, t._kw = prim, args, kw
+        t._prim, t._args, t._raw, t._kw = prim, args, raw, kw
     else:
         t.requires_grad = False
-        t._prim, t._args, t._kw = None, (), None
+        t._prim, t._args, t._raw, t._kw = None, (), None, None
     return t
+
+
+_new_tensor = Tensor.__new__
 
 
 class TensorPrimitive(Primitive):

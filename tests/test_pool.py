@@ -43,6 +43,25 @@ def test_small_views_readonly_and_over_the_cap_are_not_kept(small_pool):
     assert small_pool.take((32, 32), np.float64) is not kept[0]
 
 
+def test_at_the_cap_the_shapes_given_back_least_recently_make_room(small_pool):
+    old = [np.empty((32, 32)) for _ in range(4)]  # 8 KiB each: 32 of the 64 KiB
+    other = [np.empty((16, 64)) for _ in range(3)]  # 8 KiB each, given back later
+    for arr in old + other:
+        small_pool.give(arr)
+    new = [np.empty((64, 32)) for _ in range(2)]  # 16 KiB each: 56 + 32 KiB, 24 KiB must go
+    for arr in new:
+        small_pool.give(arr)
+    assert small_pool.held_bytes == 64 * KiB
+    # three of the (32, 32) arrays, given back first, are gone; the (16, 64) ones all stay
+    ids = {name: set(map(id, arrays)) for name, arrays in [("old", old), ("other", other)]}
+    taken = [id(small_pool.take((32, 32), np.float64)) in ids["old"] for _ in range(3)]
+    assert taken == [True, False, False]  # then new arrays
+    assert all(id(small_pool.take((16, 64), np.float64)) in ids["other"] for _ in range(3))
+    assert {id(small_pool.take((64, 32), np.float64)) for _ in range(2)} == set(map(id, new))
+    small_pool.give(np.empty((128, 128)))  # 128 KiB: larger than the whole cap, never kept
+    assert small_pool.held_bytes == 0
+
+
 def test_wants_only_arrays_of_min_bytes_and_only_when_enabled(small_pool):
     assert small_pool.wants((32, 32), np.float32)
     assert not small_pool.wants((8, 8), np.float64)
@@ -166,4 +185,20 @@ def test_with_the_default_settings_a_wide_layer_runs_in_recycled_memory():
         assert J_on == J_off
         assert all(np.array_equal(g_on[k], g_off[k]) for k in g_off)
     assert pool.POOL.hits >= 2  # the layer's output and its gradient, taken again
+    pool.clear()
+
+
+def test_with_the_default_settings_layers_of_about_128_kib_are_pooled_too():
+    """16 x 1000 float64 (125 KiB, config B's hidden layers): the size at which glibc would
+    otherwise hand the heap's top back to the system and fault it in again on every call."""
+    assert pool.POOL.wants((16, 1000), np.float64)
+    spec, params, X, Y = make_problem("sigmoid", "sigmoid", "bce", dims=[2, 16, 16, 1], m=1000)
+    pool.clear()
+    pool.POOL.hits = 0
+    J_off, g_off = _step(spec, params, X, Y, enabled=False)
+    for _ in range(3):
+        J_on, g_on = _step(spec, params, X, Y, enabled=True)
+        assert J_on == J_off
+        assert all(np.array_equal(g_on[k], g_off[k]) for k in g_off)
+    assert pool.POOL.hits >= 8  # the two layers' outputs and gradients, taken again
     pool.clear()
