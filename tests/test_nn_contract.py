@@ -78,6 +78,7 @@ def test_the_batched_models_defaults_and_reprs():
     for act, name in ((nn.ReLU(), "relu"), (nn.Tanh(), "tanh"), (nn.Sigmoid(), "sigmoid")):
         assert act.name == name and act.parameters() == []
         out = act(np.array([[-1.0, 0.5]]))  # an array is taken as a Tensor
+        assert isinstance(out, Tensor)
         np.testing.assert_allclose(out.data, getattr(P, name)(np.array([[-1.0, 0.5]])))
     assert (repr(nn.ReLU()), repr(nn.Tanh()), repr(nn.Sigmoid())) == (
         "ReLU()",
@@ -101,6 +102,8 @@ def test_sequential_chains_indexes_and_builds_the_mlp_twin():
     linear_only = nn.Sequential.mlp(2, [3, 1], "linear")
     assert repr(linear_only) == "Sequential(Linear(2, 3), Linear(3, 1))"
     relu = nn.Sequential.mlp(2, [3, 1])
+    first_layer = [w.data for n in nn.MLP(2, [3, 1]).layers[0].neurons for w in n.w]
+    assert relu[0].W.data.ravel().tolist() == first_layer  # rng=0 by default, as MLP's
     assert isinstance(relu[1], nn.ReLU)
     f32 = nn.Sequential.mlp(2, [3, 1], dtype=np.float32)
     assert {p.dtype for p in f32.parameters()} == {np.dtype(np.float32)}
