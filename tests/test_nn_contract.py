@@ -59,6 +59,11 @@ def test_a_layer_and_an_mlp_compute_what_their_neurons_compute():
         else True
     )
     single = nn.Neuron(1, "linear", rng=2)
+    assert single([2.0])._op == "+"  # linear: the weighted sum itself, no identity node
+    seeded = np.random.default_rng(0)  # rng=0 by default for every model
+    first, second = seeded.uniform(-1, 1, 2), seeded.uniform(-1, 1, 2)
+    assert [w.data for w in nn.Layer(2, 2).neurons[1].w] == second.tolist()
+    assert [w.data for w in nn.MLP(2, [2, 1]).layers[0].neurons[0].w] == first.tolist()
     assert single(2.0).data == pytest.approx(2.0 * single.w[0].data)  # one number is one input
     assert single(Value(2.0)).data == pytest.approx(2.0 * single.w[0].data)
 
