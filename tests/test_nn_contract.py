@@ -160,7 +160,11 @@ REFUSALS = [
         TypeError,
         "x[1] must be a number or a Value, got the boolean True",
     ),
-    (lambda: nn.Neuron(2)(None), TypeError, "x must be a list of 2 numbers or Values, got None"),
+    (
+        lambda: nn.Neuron(2)(3j),
+        TypeError,
+        "x must be a list of 2 numbers or Values, got complex 3j",
+    ),
     (lambda: nn.Layer(2, 2)([1.0]), ValueError, "x must hold 2 inputs, one per weight; got 1"),
     (
         lambda: nn.Linear(2, 3)(np.ones((2, 2, 1))),
