@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 from ..network.activations import REGISTRY, Activation
 from .registry import SCALAR_PRIMITIVES, Primitive, defvjp, register
-from .tape import next_stamp, reverse_tape
+from .tape import next_stamp
 
 __all__ = ["Value", "scalar_primitive", "SCALAR_ACTIVATIONS", "MATH", "exp", "expm1", "log"]
 
@@ -33,10 +33,14 @@ def _raw(x):
     return x.data if type(x) is Value else x
 
 
-def _record(prim, data, a, b=None):
+_new = object.__new__  # a bare node: the operation that makes it fills its slots
+_by_stamp = attrgetter("_seq")
+
+
+def _node(prim, data, a, b=None):
     """A new node: ``prim``'s output ``data``, computed from ``a`` (and ``b``, for a binary
     primitive; None marks a unary one)."""
-    out = Value.__new__(Value)
+    out = _new(Value)
     out.data = data
     out.grad = 0.0
     out._prim = prim
@@ -60,7 +64,7 @@ class ScalarPrimitive(Primitive):
                 f"scalar primitive {self.name!r}: a Value node holds one or two arguments, "
                 f"got {len(args)}"
             )
-        return _record(self, self.forward(*[_raw(a) for a in args]), *args)
+        return _node(self, self.forward(*[_raw(a) for a in args]), *args)
 
 
 def scalar_primitive(forward: Callable, *, name: str | None = None) -> ScalarPrimitive:
@@ -70,6 +74,9 @@ def scalar_primitive(forward: Callable, *, name: str | None = None) -> ScalarPri
 
 
 # -- the primitives of arithmetic: forward on floats, one VJP per argument -----------------------
+# ``Value``'s operators compute these forwards in their own bodies and ``_chain`` these VJPs in
+# its own (a call per node would cost more than the arithmetic); the registered forms serve
+# ``backward(create_graph=True)``, the drawings and anyone calling the primitive.
 ADD = defvjp(scalar_primitive(add, name="+"), lambda g, ans, a, b: g, lambda g, ans, a, b: g)
 SUB = defvjp(scalar_primitive(sub, name="-"), lambda g, ans, a, b: g, lambda g, ans, a, b: -g)
 MUL = defvjp(
@@ -93,7 +100,7 @@ log = defvjp(scalar_primitive(math.log, name="log"), lambda g, ans, a: g / a)
 
 def _is_number(x) -> bool:
     """A constant a Value may meet: a real number (NumPy's too), not an array or a Tensor."""
-    if isinstance(x, numbers.Real):
+    if type(x) is int or isinstance(x, numbers.Real):
         return True
     if hasattr(x, "shape") or hasattr(x, "__array__"):
         raise TypeError(
@@ -103,38 +110,12 @@ def _is_number(x) -> bool:
     return False
 
 
-def _binary_method(prim: Primitive, reflected: bool = False):
-    """``Value.__op__`` (or ``__rop__``) for a binary primitive: one call per node recorded."""
-    forward = prim.forward
-
-    def method(self, other):
-        if type(other) is Value:
-            o = other.data
-        elif type(other) is float or _is_number(other):
-            o = other
-        else:
-            return NotImplemented
-        out = Value.__new__(Value)
-        if reflected:
-            out.data = forward(o, self.data)
-            out._a, out._b = other, self
-        else:
-            out.data = forward(self.data, o)
-            out._a, out._b = self, other
-        out.grad = 0.0
-        out._prim = prim
-        out._seq = next_stamp()
-        return out
-
-    return method
-
-
 def _unary_method(prim: Primitive):
     """``Value.op()`` for a unary primitive."""
     forward = prim.forward
 
     def method(self):
-        return _record(prim, forward(self.data), self)
+        return _node(prim, forward(self.data), self)
 
     method.__name__ = prim.name
     return method
@@ -194,25 +175,97 @@ class Value:
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
 
-    # -- recording ------------------------------------------------------------------------------
-    __add__ = _binary_method(ADD)
-    __radd__ = _binary_method(ADD, reflected=True)
-    __sub__ = _binary_method(SUB)
-    __rsub__ = _binary_method(SUB, reflected=True)
-    __mul__ = _binary_method(MUL)
-    __rmul__ = _binary_method(MUL, reflected=True)
-    __truediv__ = _binary_method(DIV)
-    __rtruediv__ = _binary_method(DIV, reflected=True)
-    __neg__ = _unary_method(NEG)
+    # -- recording: each operator computes its forward here and states its local derivatives,
+    # which ``_chain`` applies. ``other`` is a Value or a number, kept as a constant of the node.
+    # + and *, the commonest operations, build their node in place: one Python call fewer each.
+    def __add__(self, other):
+        """self + other; d/d(self) = d/d(other) = 1."""
+        if type(other) is Value:
+            data = self.data + other.data
+        elif type(other) is float or _is_number(other):
+            data = self.data + other
+        else:
+            return NotImplemented
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out._prim = ADD
+        out._a = self
+        out._b = other
+        out._seq = next_stamp()
+        return out
+
+    def __radd__(self, other):
+        """other + self, for a number ``other``; d/d(self) = 1."""
+        if type(other) is float or _is_number(other):
+            return _node(ADD, other + self.data, other, self)
+        return NotImplemented
+
+    def __sub__(self, other):
+        """self - other; d/d(self) = 1, d/d(other) = -1."""
+        if type(other) is Value:
+            return _node(SUB, self.data - other.data, self, other)
+        if type(other) is float or _is_number(other):
+            return _node(SUB, self.data - other, self, other)
+        return NotImplemented
+
+    def __rsub__(self, other):
+        """other - self, for a number ``other``; d/d(self) = -1."""
+        if type(other) is float or _is_number(other):
+            return _node(SUB, other - self.data, other, self)
+        return NotImplemented
+
+    def __mul__(self, other):
+        """self * other; d/d(self) = other, d/d(other) = self."""
+        if type(other) is Value:
+            data = self.data * other.data
+        elif type(other) is float or _is_number(other):
+            data = self.data * other
+        else:
+            return NotImplemented
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out._prim = MUL
+        out._a = self
+        out._b = other
+        out._seq = next_stamp()
+        return out
+
+    def __rmul__(self, other):
+        """other * self, for a number ``other``; d/d(self) = other."""
+        if type(other) is float or _is_number(other):
+            return _node(MUL, other * self.data, other, self)
+        return NotImplemented
+
+    def __truediv__(self, other):
+        """self / other; d/d(self) = 1/other, d/d(other) = -self/other^2 = -out/other."""
+        if type(other) is Value:
+            return _node(DIV, self.data / other.data, self, other)
+        if type(other) is float or _is_number(other):
+            return _node(DIV, self.data / other, self, other)
+        return NotImplemented
+
+    def __rtruediv__(self, other):
+        """other / self, for a number ``other``; d/d(self) = -out/self."""
+        if type(other) is float or _is_number(other):
+            return _node(DIV, other / self.data, other, self)
+        return NotImplemented
+
+    def __pow__(self, p):
+        """self ** p, for a number ``p`` (not differentiated); d/d(self) = p self^(p-1)."""
+        if isinstance(p, Value):
+            raise TypeError("Value ** Value is not supported: the exponent must be a number")
+        return _node(POW, self.data**p, self, p)
+
+    def __neg__(self):
+        """-self; d/d(self) = -1 (the registered VJP)."""
+        return _node(NEG, -self.data, self)
+
     exp = _unary_method(exp)
     expm1 = _unary_method(expm1)
     log = _unary_method(log)
     # the activations' methods (.relu(), .tanh(), ...) are added from the registry below
-
-    def __pow__(self, p):
-        if isinstance(p, Value):
-            raise TypeError("Value ** Value is not supported: the exponent must be a number")
-        return _record(POW, POW.forward(self.data, p), self, p)
 
     # comparisons look at the data only (used to pick a branch, never differentiated)
     def __lt__(self, other):
@@ -241,9 +294,7 @@ class Value:
         With ``create_graph=True`` the gradients are themselves Values recorded on the tape, so
         they can be differentiated again.
         """
-        nodes, _ = reverse_tape(self)
-        for node in nodes:
-            node.grad = 0.0  # an intermediate's gradient belongs to this backward pass alone
+        nodes = _recorded_latest_first(self)
         if create_graph:
             self.grad = Value(1.0)
             _chain_recording(nodes)
@@ -252,24 +303,92 @@ class Value:
             _chain(nodes)
 
 
+def _recorded_latest_first(root: Value) -> list:
+    """The recorded nodes ``root`` depends on (itself included, leaves not), latest stamp first,
+    each with its gradient reset to 0.0: it belongs to this backward pass alone.
+
+    ``autodiff.tape.reverse_tape`` for scalars, written out for a node's two argument slots: the
+    inner loop of scalar mode. Depth first, each node once; then sorted by stamp, since a node is
+    always stamped after the nodes it was computed from.
+    """
+    if root._prim is None:
+        return []
+    # A node found by this pass is marked by its gradient being this pass's own 0.0, one float
+    # object made here and compared by identity: that is the reset, and it spares the walk a set
+    # of the nodes found (a second table as large as the graph, slower to fill than the walk).
+    zero = float(0)
+    root.grad = zero
+    nodes, stack = [root], [root]
+    keep, push, pop = nodes.append, stack.append, stack.pop
+    while True:  # (not ``while stack``: CPython specialises this form of loop on its first call)
+        node = pop()
+        a, b = node._a, node._b
+        if type(a) is Value and a._prim is not None and a.grad is not zero:
+            a.grad = zero
+            keep(a)
+            push(a)
+        if type(b) is Value and b._prim is not None and b.grad is not zero:
+            b.grad = zero
+            keep(b)
+            push(b)
+        if not stack:
+            break
+    nodes.sort(key=_by_stamp, reverse=True)
+    return nodes
+
+
 def _chain(nodes: list) -> None:
-    """The chain rule over ``nodes`` (latest first) on floats: each node's VJPs, one per
-    argument that is a Value, add into that argument's ``.grad``. The inner loop of scalar mode,
-    so written out for one and two arguments."""
+    """The chain rule over ``nodes`` (latest first) on floats: each node adds its gradient g
+    times its local derivatives into its arguments' ``.grad`` (constants get none).
+
+    For c = a + b: dc/da = dc/db = 1; c = a - b: 1 and -1; c = a * b: b and a;
+    c = a / b: 1/b and -a/b^2 = -c/b; c = a ** p: p a^(p-1). Every other primitive calls its
+    registered VJPs. The same expressions as the registered VJPs, so the same numbers bit for bit.
+    """
     for node in nodes:
-        a, b, vjps, g, ans = node._a, node._b, node._prim.vjps, node.grad, node.data
-        if b is None:  # a unary operation: its argument is a Value
-            a.grad += vjps[0](g, ans, a.data)
-            continue
-        if type(a) is Value:
-            if type(b) is Value:
-                av, bv = a.data, b.data
-                a.grad += vjps[0](g, ans, av, bv)
-                b.grad += vjps[1](g, ans, av, bv)
+        prim, g = node._prim, node.grad
+        a, b = node._a, node._b
+        if prim is MUL:
+            if type(a) is Value:
+                if type(b) is Value:
+                    a.grad += g * b.data
+                    b.grad += g * a.data
+                else:
+                    a.grad += g * b
             else:
-                a.grad += vjps[0](g, ans, a.data, b)
+                b.grad += g * a
+        elif prim is ADD:
+            if type(a) is Value:
+                a.grad += g
+            if type(b) is Value:
+                b.grad += g
+        elif prim is SUB:
+            if type(a) is Value:
+                a.grad += g
+            if type(b) is Value:
+                b.grad += -g
+        elif prim is DIV:
+            bd = b.data if type(b) is Value else b
+            if type(a) is Value:
+                a.grad += g / bd
+            if type(b) is Value:
+                b.grad += -g * node.data / bd
+        elif prim is POW:
+            a.grad += g * b * a.data ** (b - 1)
+        elif b is None:  # a unary operation: its argument is a Value
+            a.grad += prim.vjps[0](g, node.data, a.data)
         else:
-            b.grad += vjps[1](g, ans, a, b.data)
+            _chain_binary(node, prim, g, a, b)
+
+
+def _chain_binary(node, prim, g, a, b) -> None:
+    """``_chain`` for a binary primitive of the registry (other than arithmetic)."""
+    vjps, ans = prim.vjps, node.data
+    av, bv = _raw(a), _raw(b)
+    if type(a) is Value and vjps[0] is not None:
+        a.grad += vjps[0](g, ans, av, bv)
+    if type(b) is Value and vjps[1] is not None:
+        b.grad += vjps[1](g, ans, av, bv)
 
 
 def _chain_recording(nodes: list) -> None:

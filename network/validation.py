@@ -29,6 +29,7 @@ __all__ = [
     "check_choice",
     "check_data",
     "check_params",
+    "check_inputs",
 ]
 
 
@@ -78,6 +79,12 @@ def check_positive_float(name: str, value) -> float:
     return float(value)
 
 
+# np.vdot without NumPy's __array_function__ dispatch, which only matters for array-likes of other
+# libraries; the checks call it on plain ndarrays, on every call, where the dispatch is about
+# half the cost of the whole call for a small array
+_vdot = getattr(np.vdot, "_implementation", np.vdot)
+
+
 def all_finite(arr: np.ndarray) -> bool:
     """Whether every entry of the float array ``arr`` is finite, without a boolean copy.
 
@@ -87,9 +94,11 @@ def all_finite(arr: np.ndarray) -> bool:
     entries tested one by one. (``np.vdot``, unlike ``dot`` and ``@``, raises no floating-point
     warning when the sum overflows, so legal huge values stay silent.)
     """
-    if arr.flags.forc:
-        flat = arr.ravel(order="K")  # a view of the contiguous memory, in memory order
-        if math.isfinite(np.vdot(flat, flat)):
+    if arr.flags.c_contiguous:  # vdot reads it as it lies in memory
+        if math.isfinite(_vdot(arr, arr)):
+            return True
+    elif arr.flags.f_contiguous:  # vdot would copy it into C order: its transpose is C-ordered
+        if math.isfinite(_vdot(arr.T, arr.T)):
             return True
     return bool(np.isfinite(arr).all())
 
@@ -148,15 +157,36 @@ def as_float_array(
 
 
 def _check_spec(spec) -> None:
-    from .spec import NetworkSpec  # spec.py imports this module: import on first use
-
-    if not isinstance(spec, NetworkSpec):
+    if not isinstance(spec, _network_spec_class()):
         raise TypeError(f"spec must be a NetworkSpec, got {describe(spec)}")
+
+
+@functools.cache
+def _network_spec_class() -> type:
+    """``NetworkSpec``, imported on first use (spec.py imports this module) and remembered, so
+    that a call does not pay an import statement's look-up."""
+    from .spec import NetworkSpec
+
+    return NetworkSpec
+
+
+def check_inputs(
+    spec, params: Mapping, X, Y
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """``check_params`` and ``check_data`` in one call, for a function that takes all four (a
+    loss-and-gradient step, where this runs on every call): ``(params, X, Y)``, checked, with
+    the spec checked once."""
+    _check_spec(spec)
+    return _checked_params(spec, params), *_checked_data(spec, X, Y)
 
 
 def check_data(spec, X, Y) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``X`` (n_x, m) and ``Y`` (n_y, m) against ``spec``; return them in spec.dtype."""
     _check_spec(spec)
+    return _checked_data(spec, X, Y)
+
+
+def _checked_data(spec, X, Y) -> tuple[np.ndarray, np.ndarray]:
     X = as_float_array("X", X, ndim=2, dtype=spec.dtype)
     # for bce and ce the targets' range checks below also prove them finite
     Y = as_float_array("Y", Y, ndim=2, dtype=spec.dtype, finite=spec.loss == "mse")
@@ -214,7 +244,11 @@ def _check_distributions(Y: np.ndarray) -> None:
 def check_params(spec, params: Mapping) -> dict[str, np.ndarray]:
     """Validate a parameter dict against ``spec``: keys W1..WL, b1..bL, shapes, dtype, finite."""
     _check_spec(spec)
-    if not isinstance(params, Mapping):
+    return _checked_params(spec, params)
+
+
+def _checked_params(spec, params: Mapping) -> dict[str, np.ndarray]:
+    if not (type(params) is dict or isinstance(params, Mapping)):  # the ABC check costs more
         raise TypeError(f"params must be a dict of arrays, got {describe(params)}")
     expected = _param_shapes(spec.layer_dims)
     if params.keys() != expected.keys():
@@ -222,8 +256,15 @@ def check_params(spec, params: Mapping) -> dict[str, np.ndarray]:
     dtype, checked = spec.dtype, {}
     for key, shape in expected.items():
         arr = params[key]
-        quick = type(arr) is np.ndarray and arr.dtype == dtype and arr.shape == shape
-        if not (quick and all_finite(arr)):
+        # the quick test: an array of the right dtype and shape whose sum of squares is finite
+        # (all_finite, inlined: this loop runs on every call; vdot reads a C-ordered array as it
+        # lies and copies any other, still correct, into C order)
+        if not (
+            type(arr) is np.ndarray
+            and arr.dtype == dtype
+            and arr.shape == shape
+            and math.isfinite(_vdot(arr, arr))
+        ):
             arr = _check_param(spec, key, arr, shape)
         checked[key] = arr
     return checked

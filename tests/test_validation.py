@@ -132,3 +132,25 @@ def test_target_ranges_are_still_enforced():
     Yp = Y.copy()
     Yp[:, 4] = [0.25, 0.75]  # probabilities, not one-hot: legal
     assert check_data(spec, X, Yp)[1] is Yp
+
+
+def test_check_inputs_is_check_params_and_check_data_in_one_call():
+    spec = _spec()
+    params = network.init_params(spec)
+    X, Y = _data(spec)
+    got_params, got_X, got_Y = network.validation.check_inputs(spec, params, X, Y)
+    assert got_X is X and got_Y is Y  # good input passes untouched
+    assert got_params == params and got_params is not params
+    spoiled = dict(params, b1=params["b1"].copy())
+    spoiled["b1"][2, 0] = np.inf
+    bad_X = X.copy()
+    bad_X[1, 3] = np.nan
+    for args, error, words in [
+        ((None, params, X, Y), TypeError, "spec must be a NetworkSpec"),
+        ((spec, spoiled, X, Y), ValueError, r"b1 must be finite, got inf at index \(2, 0\)"),
+        ((spec, params, bad_X, Y), ValueError, r"X must be finite, got nan at index \(1, 3\)"),
+        ((spec, params, X, Y * 2), ValueError, r"Y must lie in \[0, 1\]"),
+        ((spec, params, X, Y[:, :3]), ValueError, "the same number of examples"),
+    ]:
+        with pytest.raises(error, match=words):
+            network.validation.check_inputs(*args)
