@@ -193,3 +193,25 @@ def test_a_scalar_primitive_is_named_after_its_function_by_default():
         assert x.grad == 2.0
     finally:
         del autodiff.SCALAR_PRIMITIVES["twice_for_the_test"]
+
+
+def test_a_shared_node_collects_all_its_gradient_on_every_pass():
+    x = Value(1.5)
+    a = x * 2.0  # used three times below
+    b = a + a
+    c = b * a - a / 4.0
+    for _ in range(2):  # each pass starts the intermediates from zero; the leaf accumulates
+        c.backward()
+        assert a.grad == pytest.approx(4 * a.data - 0.25, rel=1e-15)
+        assert b.grad == pytest.approx(a.data, rel=1e-15) and c.grad == 1.0
+    assert x.grad == pytest.approx(2 * 2 * (4 * a.data - 0.25), rel=1e-15)
+    c.backward(create_graph=True)  # the gradients become Values ...
+    x.grad = 0.0
+    c.backward()  # ... and an ordinary pass after it starts again from floats
+    assert type(a.grad) is float and a.grad == pytest.approx(4 * a.data - 0.25, rel=1e-15)
+    leaf = Value(3.0)
+    leaf.backward()
+    assert leaf.grad == 1.0
+    y = (leaf - 1.0) * (leaf - 1.0)  # two nodes made from the same leaf, used once each
+    y.backward()
+    assert leaf.grad == pytest.approx(1.0 + 2 * 2.0, rel=1e-15)
