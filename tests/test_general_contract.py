@@ -118,3 +118,10 @@ def test_forward_in_place_keeps_z_where_needed_and_matches_network_forward():
         np.testing.assert_array_equal(As[l], ref_As[l])
     for l in (2, 3):
         np.testing.assert_array_equal(Zs[l], ref_Zs[l])
+
+
+def test_train_shows_a_progress_bar_only_when_asked(capsys):
+    manual.train(X, Y, [2, 2, 1], 2, 0.1, progress=True)
+    assert "manual" in capsys.readouterr().err
+    manual.train(X, Y, [2, 2, 1], 2, 0.1, progress=False)
+    assert capsys.readouterr().err == ""

@@ -78,3 +78,14 @@ def test_train_follows_the_engines_gradients_step_by_step(engine):
         autodiff.train(X, Y, spec, 1, 0.5, engine="torch")
     with pytest.raises(ValueError):
         autodiff.train(X[:1], Y, spec, 1, 0.5)
+
+
+def test_train_shows_a_progress_bar_named_after_the_engine_only_when_asked(capsys):
+    spec = NetworkSpec([2, 2, 1])
+    autodiff.train(X, Y, spec, 2, 0.1, engine="scalar", progress=True)
+    assert "autodiff.scalar" in capsys.readouterr().err
+    autodiff.train(X, Y, spec, 2, 0.1, progress=False)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError) as info:
+        autodiff.train(X, Y, spec, 1, 0.5, engine="torch")
+    assert str(info.value).startswith("engine must be one of")
