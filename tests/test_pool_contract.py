@@ -81,3 +81,18 @@ def test_stats_names_its_counts():
         assert pool.stats() == {"held_bytes": pool.POOL.held_bytes, "hits": 3, "misses": 5}
     finally:
         pool.POOL.hits, pool.POOL.misses = before
+
+
+def test_configure_keeps_what_fits_exactly_under_the_new_cap():
+    before = (pool.POOL.enabled, pool.POOL.max_bytes, pool.POOL.min_bytes)
+    try:
+        pool.configure(enabled=True, min_bytes=1, max_bytes=1 << 20)
+        pool.clear()
+        pool.POOL.give(bytes_array(5000))
+        pool.configure(max_bytes=5000)  # exactly what it holds: kept
+        assert pool.stats()["held_bytes"] == 5000
+        pool.configure(max_bytes=4999)  # lower: emptied
+        assert pool.stats()["held_bytes"] == 0
+    finally:
+        pool.clear()
+        pool.configure(enabled=before[0], max_bytes=before[1], min_bytes=before[2])

@@ -55,3 +55,25 @@ def test_constants_keep_their_names_and_numbers_and_leaves_their_live_gradient()
     both = P.sum(twice * k + k)
     both.backward()
     assert [b.title for b in G.graph_boxes(both)].count("k") == 1  # one box for a reused input
+
+
+def test_a_released_graph_keeps_no_copy_of_a_large_array():
+    import tracemalloc
+
+    from backproof.autodiff import pool
+
+    x = Tensor(np.ones((300, 300)), requires_grad=True)
+    loss = P.sum(P.tanh(x * 2.0) * 3.0)
+    was_on = pool.POOL.enabled
+    pool.configure(enabled=False)  # the pool would keep the released arrays on purpose
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        loss.backward()
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+        pool.configure(enabled=was_on)
+    # x.grad (720 kB) is new and stays; a copy of each released node's value would be 3 more
+    assert kept < 2 * x.data.nbytes
+    assert G.graph_boxes(loss)[2].data == "shape (300, 300)"
