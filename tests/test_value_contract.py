@@ -215,3 +215,37 @@ def test_a_shared_node_collects_all_its_gradient_on_every_pass():
     y = (leaf - 1.0) * (leaf - 1.0)  # two nodes made from the same leaf, used once each
     y.backward()
     assert leaf.grad == pytest.approx(1.0 + 2 * 2.0, rel=1e-15)
+
+
+def test_a_binary_primitive_of_ones_own_takes_part_in_backward():
+    hypot = autodiff.defvjp(
+        autodiff.scalar_primitive(math.hypot, name="hypot_for_the_test"),
+        lambda g, ans, a, b: g * a / ans,
+        lambda g, ans, a, b: g * b / ans,
+    )
+    first_only = autodiff.defvjp(
+        autodiff.scalar_primitive(lambda a, k: a * k, name="scale_for_the_test"),
+        lambda g, ans, a, k: g * k,
+        None,  # k is not differentiated
+    )
+    try:
+        a, b = Value(3.0), Value(4.0)
+        out = hypot(a, b) * 2.0
+        assert out.data == 10.0
+        out.backward()
+        assert (a.grad, b.grad) == (pytest.approx(1.2), pytest.approx(1.6))
+        a = Value(3.0)
+        hypot(a, 4.0).backward()  # a number on the right
+        assert a.grad == pytest.approx(0.6)
+        b = Value(4.0)
+        hypot(3.0, b).backward()  # a number on the left
+        assert b.grad == pytest.approx(0.8)
+        x, k = Value(2.0), Value(5.0)
+        first_only(x, k).backward()
+        assert (x.grad, k.grad) == (5.0, 0.0)  # None: no gradient for k
+        x, k = Value(2.0), Value(5.0)
+        first_only(x, k).backward(create_graph=True)
+        assert x.grad.data == 5.0
+    finally:
+        del autodiff.SCALAR_PRIMITIVES["hypot_for_the_test"]
+        del autodiff.SCALAR_PRIMITIVES["scale_for_the_test"]
