@@ -125,3 +125,30 @@ def test_train_shows_a_progress_bar_only_when_asked(capsys):
     assert "manual" in capsys.readouterr().err
     manual.train(X, Y, [2, 2, 1], 2, 0.1, progress=False)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    "activations, loss",
+    [(["tanh", "relu", "sigmoid"], "bce"), (["sigmoid", "tanh", "tanh"], "mse")],
+)
+def test_a_warm_call_allocates_little_beyond_the_gradients_it_returns(activations, loss):
+    """The workspace promise: after the first call for a (spec, m), a call writes its forward
+    and backward arrays into the workspace and allocates the gradients it returns (for
+    activations whose derivative is written through their output)."""
+    import tracemalloc
+
+    spec = NetworkSpec([20, 64, 64, 1], activations=activations, loss=loss)
+    rng = np.random.default_rng(0)
+    Xw, Yw = rng.standard_normal((20, 500)), (rng.random((1, 500)) > 0.5).astype(float)
+    params = network.init_params(spec)
+    manual.loss_and_grads(spec, params, Xw, Yw, check=False)  # builds the workspace
+    layer_array = 64 * 500 * 8  # 256 kB: one forward or backward array of a hidden layer
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        _, grads = manual.loss_and_grads(spec, params, Xw, Yw, check=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    returned = sum(g.nbytes for g in grads.values())
+    assert peak < returned + layer_array / 2
