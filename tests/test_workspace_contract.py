@@ -3,6 +3,7 @@ bytes count, and which specs share one."""
 
 import numpy as np
 
+from backproof import network
 from backproof.manual.workspace import Workspace, WorkspaceCache, key_of
 from backproof.network import NetworkSpec
 
@@ -56,3 +57,41 @@ def test_the_cache_keeps_a_workspace_of_exactly_its_cap_and_gives_back_the_same_
     off = WorkspaceCache(enabled=False)
     off.give(Workspace(spec, 4))
     assert len(off) == 0
+
+
+def test_bytes_count_every_array_once_when_the_first_layer_keeps_z():
+    spec = NetworkSpec([2, 3, 1], activations=["gelu", "sigmoid"])
+    ws = Workspace(spec, 5)
+    assert ws.As[1] is not ws.Zs[1]
+    assert ws.nbytes == (3 * 15 + 3 * 5) * 8  # gelu: Z, A and dA; the output: Z, A and dZ
+
+
+def test_a_lower_cap_drops_as_many_of_the_oldest_as_it_takes():
+    sizes = [Workspace(NetworkSpec([2, n, 1]), 4) for n in (1, 2, 3)]  # oldest smallest
+    cache = WorkspaceCache(max_bytes=10**9)
+    for ws in sizes:
+        cache.give(ws)
+    cache.set_max_bytes(sizes[2].nbytes)  # both older ones must go
+    assert len(cache) == 1 and cache.held_bytes == sizes[2].nbytes
+
+
+def test_configure_turns_the_cache_back_on_and_accepts_a_cap_of_zero():
+    from backproof import manual
+    from backproof.manual import workspace
+
+    before = workspace.stats()
+    try:
+        workspace.configure(enabled=False)
+        assert workspace.stats()["enabled"] is False
+        workspace.configure(enabled=True)
+        assert workspace.stats()["enabled"] is True
+        spec = NetworkSpec([2, 2, 1])
+        X, Y = np.ones((2, 3)), np.ones((1, 3))
+        params = {k: v + 0.1 for k, v in network.init_params(spec).items()}
+        workspace.configure(max_bytes=1 << 20)
+        manual.loss_and_grads(spec, params, X, Y)
+        assert workspace.stats()["workspaces"] >= 1
+        workspace.configure(max_bytes=0)  # allowed: nothing is kept
+        assert workspace.stats()["workspaces"] == 0 and workspace.stats()["max_bytes"] == 0
+    finally:
+        workspace.configure(enabled=before["enabled"], max_bytes=before["max_bytes"])
