@@ -278,8 +278,7 @@ def _layers(boxes: list[Box]) -> dict[int, int]:
     for b in boxes:
         if not b.inputs and consumers[b.key]:
             layer[b.key] = min(layer[c] for c in consumers[b.key]) - 1
-    low = min(layer.values())
-    return {k: v - low for k, v in layer.items()}
+    return layer  # the first operation's inputs are all sources: column 0 is never empty
 
 
 def _size(box: Box) -> tuple[float, float]:
@@ -364,7 +363,7 @@ def _edges_of_columns(columns) -> list[tuple[float, float]]:
     """The left and right x of every column."""
     spans, x = [], 0.0
     for col in columns:
-        width = max((it.width for it in col), default=0.0)
+        width = max(it.width for it in col)  # no column is empty: layers are contiguous
         spans.append((x, x + width))
         x += width + _GAP_X
     return spans
@@ -452,7 +451,7 @@ def _arrow_points(path, slot: int, n_inputs: int, spans) -> list[tuple[float, fl
     points = [(_centre(spans, src.layer) + src.width / 2, src.y), (spans[src.layer][1], src.y)]
     for lane in path[1:-1]:
         points += [(spans[lane.layer][0], lane.y), (spans[lane.layer][1], lane.y)]
-    y_in = dst.y + _port(slot, n_inputs) * min(0.18, dst.height * 0.6)
+    y_in = dst.y + _port(slot, n_inputs) * 0.18  # within the text of any operation's box
     points.append((spans[dst.layer][0] - _APPROACH, y_in))
     points.append((_centre(spans, dst.layer) - dst.width / 2, y_in))
     return points

@@ -182,7 +182,7 @@ def sum(a, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy.sum
 
 def _sum_vjp(g, ans, a, axis=None, keepdims=False):
     """Every entry of a receives g: g, with the summed axes restored, broadcast to a's shape."""
-    if axis is None and type(g) is not Tensor:  # a full sum: g is a scalar
+    if axis is None and not keepdims and type(g) is not Tensor:  # a full sum: g is a scalar
         full = np.empty(_shape(a), dtype=np.result_type(g))
         full.fill(g)
         return full

@@ -396,7 +396,7 @@ def _chain_recording(nodes: list) -> None:
     for node in nodes:
         g, vjps = node.grad, node._prim.vjps
         for i, a in enumerate(node._args):
-            if type(a) is Value:
+            if type(a) is Value and vjps[i] is not None:  # None: not differentiated
                 a.grad = a.grad + vjps[i](g, node, *node._args)
 
 
