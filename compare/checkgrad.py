@@ -1002,6 +1002,13 @@ def _precision_notes(problem: Problem, noise: Noise, tol: Tolerance) -> list[str
             f"{eval_dtype}'s is {problem.ev.eps:.1e}): tolerances follow that precision "
             f"(rtol {tol.rtol:.1e})"
         )
+    if noise.still:
+        notes.append(
+            "f took the same value at every point tried, up to the largest steps: its "
+            "derivative is read as 0 there. An f that rounds its output to a grid coarser "
+            "than its change over those steps looks the same; if f rounds, check it at a "
+            "point where it moves"
+        )
     return notes
 
 

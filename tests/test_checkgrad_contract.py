@@ -312,7 +312,10 @@ def test_an_inconclusive_report_says_why_and_what_to_do():
     lines = str(report).splitlines()
     assert lines[0] == "gradient check INCONCLUSIVE: 1 of 1 parameter(s) could not be settled"
     assert lines[5].endswith(f"inconclusive (4 entries: {reason})")
-    assert lines[-2:] == [f"  inconclusive: {reason}", f"  advice: {advice}"]
+    at = lines.index(f"  inconclusive: {reason}")
+    assert lines[at + 1] == f"  advice: {advice}"
+    # 1e-8 sin(x) is below the ulp of 1e12: f never moved, and the report says it relied on that
+    assert "same value at every point tried" in lines[-1]
 
 
 def test_assert_grad_close_passes_its_keywords_on():

@@ -243,6 +243,17 @@ def test_a_constant_f_certifies_a_zero_gradient_and_refutes_a_slope():
     assert check_grad(lambda x: 0.0, lambda x: np.full(2, 1e-3), x).verdict == "fail"
 
 
+def test_a_report_on_an_f_that_never_moves_says_so_and_why_that_matters():
+    """The zero derivative of an f that never moved is a premise a rounding f can break: the
+    report says it relied on it, and says nothing of the kind when f moves."""
+    x = np.array([0.3, 0.5])
+    still = check_grad(lambda x: 5.0, lambda x: np.ones(2), x)
+    assert any("same value at every point tried" in n for n in still.notes)
+    assert "same value at every point tried" in str(still)
+    moving = check_grad(lambda x: float(np.sum(np.sin(x))), lambda x: np.ones(2), x)
+    assert not any("same value" in n for n in moving.notes)
+
+
 def test_f_constant_along_one_entry():
     x = np.array([0.3, 0.5])
     f = lambda x: float(np.sin(x[0]))  # noqa: E731
