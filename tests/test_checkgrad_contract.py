@@ -501,3 +501,36 @@ def test_no_directions_for_a_gradient_that_cannot_be_used():
     nan = check_grad(f, lambda x: np.where(x > 0.9, np.nan, grad(x)), x, full=False)
     assert nan.params["x"].directions_checked == 0
     assert nan.params["x"].diagnosis.kinds == ["non-finite"]
+
+
+def _tanh_layer(rows: int, cols: int):
+    """f(W) = sum tanh(W c) and its gradient (1 - tanh(W c)^2) c^T, for a W too large for the
+    full check: check_grad's default is then the fast check along random directions."""
+    rng = np.random.default_rng(0)
+    c = rng.standard_normal(cols)
+    W0 = 0.1 * rng.standard_normal((rows, cols))
+
+    def f(W):
+        return float(np.sum(np.tanh(W @ c)))
+
+    def grad_f(W):
+        return (1 - np.tanh(W @ c) ** 2)[:, None] * c[None, :]
+
+    return f, grad_f, W0
+
+
+def test_the_fast_check_diagnoses_a_transposed_square_gradient():
+    f, grad_f, W0 = _tanh_layer(50, 50)  # 2,500 entries: above the full-check limit
+    assert check_grad(f, grad_f, W0).verdict == "pass"
+    report = check_grad(f, lambda W: grad_f(W).T, W0)
+    assert report.verdict == "fail"
+    assert "fast check" in str(report)
+    assert report.params["x"].diagnosis.kinds == ["transpose"]
+
+
+def test_the_fast_check_does_not_call_a_rectangular_gradient_transposed():
+    f, grad_f, W0 = _tanh_layer(60, 40)
+    report = check_grad(f, lambda W: 2.0 * grad_f(W), W0)
+    assert report.verdict == "fail"
+    assert "transpose" not in report.params["x"].diagnosis.kinds
+    assert "scale" in report.params["x"].diagnosis.kinds
