@@ -5,6 +5,7 @@ import math
 import pytest
 
 from backproof.autodiff import Value
+from backproof.autodiff.registry import SCALAR_PRIMITIVES
 from backproof.autodiff.tape import reverse_tape
 from backproof.autodiff.value import scalar_primitive
 
@@ -20,9 +21,12 @@ def test_a_value_node_shows_its_arguments_in_order():
 
 def test_a_scalar_primitive_takes_one_or_two_arguments():
     fma = scalar_primitive(lambda x, y, z: x * y + z, name="fma3")
-    assert fma(2.0, 3.0, 1.0) == 7.0  # numbers alone: no node, no limit
-    with pytest.raises(TypeError, match="fma3.*one or two arguments, got 3"):
-        fma(Value(2.0), 3.0, 1.0)
+    try:
+        assert fma(2.0, 3.0, 1.0) == 7.0  # numbers alone: no node, no limit
+        with pytest.raises(TypeError, match="fma3.*one or two arguments, got 3"):
+            fma(Value(2.0), 3.0, 1.0)
+    finally:  # leave the registry as it was, so that the test can run again in this process
+        SCALAR_PRIMITIVES.pop("fma3", None)
 
 
 def test_the_walk_visits_a_shared_node_once_and_latest_first():
