@@ -174,9 +174,9 @@ def test_a_retained_graph_is_not_recycled(pool_everything):
     assert np.array_equal(W.grad, first)
 
 
-def test_with_the_default_settings_a_wide_layer_runs_in_recycled_memory():
-    """A hidden layer of 400 x 100 float64 (320 KB) is above the default smallest array."""
-    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[20, 400, 1], m=100)
+def _three_pooled_steps_match_an_unpooled_one(spec, params, X, Y) -> None:
+    """From an empty pool with its hit count at 0: one step with the pool off, then three with
+    it on, each bit for bit the same."""
     pool.clear()
     pool.POOL.hits = 0
     J_off, g_off = _step(spec, params, X, Y, enabled=False)
@@ -184,6 +184,12 @@ def test_with_the_default_settings_a_wide_layer_runs_in_recycled_memory():
         J_on, g_on = _step(spec, params, X, Y, enabled=True)
         assert J_on == J_off
         assert all(np.array_equal(g_on[k], g_off[k]) for k in g_off)
+
+
+def test_with_the_default_settings_a_wide_layer_runs_in_recycled_memory():
+    """A hidden layer of 400 x 100 float64 (320 KB) is above the default smallest array."""
+    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[20, 400, 1], m=100)
+    _three_pooled_steps_match_an_unpooled_one(spec, params, X, Y)
     assert pool.POOL.hits >= 2  # the layer's output and its gradient, taken again
     pool.clear()
 
@@ -193,12 +199,6 @@ def test_with_the_default_settings_layers_of_about_128_kib_are_pooled_too():
     otherwise hand the heap's top back to the system and fault it in again on every call."""
     assert pool.POOL.wants((16, 1000), np.float64)
     spec, params, X, Y = make_problem("sigmoid", "sigmoid", "bce", dims=[2, 16, 16, 1], m=1000)
-    pool.clear()
-    pool.POOL.hits = 0
-    J_off, g_off = _step(spec, params, X, Y, enabled=False)
-    for _ in range(3):
-        J_on, g_on = _step(spec, params, X, Y, enabled=True)
-        assert J_on == J_off
-        assert all(np.array_equal(g_on[k], g_off[k]) for k in g_off)
+    _three_pooled_steps_match_an_unpooled_one(spec, params, X, Y)
     assert pool.POOL.hits >= 8  # the two layers' outputs and gradients, taken again
     pool.clear()
