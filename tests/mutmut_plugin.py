@@ -23,6 +23,8 @@ Both steps fail loudly rather than let the run test the unmutated code.
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -67,13 +69,38 @@ def _translate_mutant_names() -> None:
     trampoline._backproof_names = True
 
 
-def pytest_collection_modifyitems(items) -> None:
+# A discovery pass: `BACKPROOF_MUTMUT_QUICK=1 mutmut run ...` runs each mutant against only
+# the tests that reach it and are cheap (the contract files, the soundness tests but its long
+# hypothesis run, and any test that took at most QUICK_SECONDS in the statistics run). A
+# survivor then costs seconds instead of the minutes the whole suite takes. A mutant killed in
+# this pass is killed by the suite; a survivor is only a candidate: run it again without the
+# variable (`mutmut run <name>`) for the suite's verdict.
+QUICK = os.environ.get("BACKPROOF_MUTMUT_QUICK", "") not in ("", "0")
+QUICK_FILES = re.compile(r"tests/test_\w+_contract\.py|tests/test_soundness\.py")
+QUICK_LEFT_OUT = ("test_right_never_fails_and_wrong_never_passes",)
+QUICK_SECONDS = 0.25
+
+
+def _in_quick_pass(item, seconds: dict) -> bool:
+    path, _, name = item.nodeid.partition("::")
+    if seconds.get(item.nodeid, 0.0) <= QUICK_SECONDS:
+        return True
+    return bool(QUICK_FILES.fullmatch(path)) and not name.startswith(QUICK_LEFT_OUT)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
     """Run the fastest tests first: mutmut stops at the first failure (``-x``), so a mutant a
-    quick test kills no longer waits for the slow ones (the order cannot change a verdict)."""
+    quick test kills no longer waits for the slow ones (the order cannot change a verdict). In
+    the quick pass, leave out the tests it does not run (only while a mutant is switched on:
+    the statistics and clean runs still see every test)."""
     stats = MUTANTS / "mutmut-stats.json"
     if not stats.is_file():  # the first statistics run, which records the durations
         return
     seconds = json.loads(stats.read_text())["duration_by_test"]
+    if QUICK and "__mutmut_" in trampoline.get_mutant_under_test():
+        left_out = [item for item in items if not _in_quick_pass(item, seconds)]
+        items[:] = [item for item in items if _in_quick_pass(item, seconds)]
+        config.hook.pytest_deselected(items=left_out)
     items.sort(key=lambda item: seconds.get(item.nodeid, 0.0))
 
 
