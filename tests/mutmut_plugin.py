@@ -17,7 +17,15 @@ mutmut loads it (``-p tests.mutmut_plugin`` in ``[tool.mutmut]`` of pyproject.to
    it adds ``backproof.`` to the name of the mutant under test, and strips it from the function
    names recorded while mutmut maps which tests call which function.
 
-Both steps fail loudly rather than let the run test the unmutated code.
+3. Code that runs while backproof is imported (the factories that build the primitives and the
+   operators). mutmut forks each mutant's run from a process that has imported backproof
+   already, so a mutant of such a function would never run, and its statistics run credits
+   such a function to the first test collected only. The plugin finds these functions once per
+   mutmut run (a collection in a subprocess, recording what is called outside any test),
+   credits them to every test, and for a mutant of one of them makes the run import backproof
+   and the tests afresh with the mutant switched on.
+
+All three steps fail loudly rather than let the run test the unmutated code.
 """
 
 from __future__ import annotations
@@ -25,10 +33,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import mutmut.mutation.trampoline as trampoline
+import pytest
 
 import backproof
 
@@ -62,11 +72,95 @@ def _translate_mutant_names() -> None:
         return PREFIX + name if "__mutmut_" in name else name  # not "", "stats" or "fail"
 
     def record_trampoline_hit(name: str, caller: str | None = None) -> None:
+        if FINDING_IMPORT_TIME:
+            if not _running_a_test:
+                _called_outside_tests.add(name.removeprefix(PREFIX))
+            return
         record_hit(name.removeprefix(PREFIX), caller and caller.removeprefix(PREFIX))
+
+    def record_import_time_hits() -> None:
+        for name in IMPORT_TIME_FUNCTIONS:
+            record_hit(name)
+
+    trampoline.record_import_time_hits = record_import_time_hits
 
     trampoline.get_mutant_under_test = mutant_under_test
     trampoline.record_trampoline_hit = record_trampoline_hit
     trampoline._backproof_names = True
+
+
+# Functions called while backproof and the tests are imported, found by a collection run in a
+# subprocess with the trampolines recording every call (MUTANT_UNDER_TEST=stats).
+IMPORT_TIME = MUTANTS / "backproof-import-time.json"
+FINDING_IMPORT_TIME = os.environ.get("BACKPROOF_MUTMUT_IMPORT_TIME") == "find"
+_called_outside_tests: set[str] = set()
+_running_a_test = False
+_collection_failed = False
+
+
+def _import_time_functions() -> set[str]:
+    """The functions that run at import, found afresh when the mutated copy is newer."""
+    newest = max(p.stat().st_mtime for name in MUTATED for p in (MUTANTS / name).rglob("*.py"))
+    if not IMPORT_TIME.is_file() or IMPORT_TIME.stat().st_mtime < newest:
+        env = dict(os.environ, MUTANT_UNDER_TEST="stats", BACKPROOF_MUTMUT_IMPORT_TIME="find")
+        command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
+        command += ["-p", "tests.mutmut_plugin", "tests"]
+        found = subprocess.run(command, cwd=MUTANTS, env=env, capture_output=True, text=True)
+        if found.returncode != 0 or not IMPORT_TIME.is_file():
+            raise RuntimeError(f"could not list the functions run at import:\n{found.stdout}")
+    return set(json.loads(IMPORT_TIME.read_text()))
+
+
+def pytest_runtest_logstart(nodeid, location) -> None:
+    """In mutmut's statistics run, count every test as a caller of the functions run at import:
+    what they build (the primitives, the operators) is what every test uses. mutmut then runs
+    all the tests on their mutants, with a time limit to match."""
+    global _running_a_test
+    _running_a_test = True
+    if trampoline.get_mutant_under_test() == "stats" and not FINDING_IMPORT_TIME:
+        trampoline.record_import_time_hits()
+
+
+def pytest_runtest_logfinish(nodeid, location) -> None:
+    global _running_a_test
+    _running_a_test = False
+
+
+def pytest_collectreport(report) -> None:
+    global _collection_failed
+    _collection_failed = _collection_failed or report.failed
+
+
+def pytest_sessionfinish(session) -> None:
+    """Write the functions found to run at import; and report a mutant that stops the tests
+    from being imported as a failure (killed), which pytest calls an interruption (exit 2) and
+    mutmut would then count as stopped by the user."""
+    if FINDING_IMPORT_TIME:
+        IMPORT_TIME.write_text(json.dumps(sorted(_called_outside_tests), indent=0))
+    elif _collection_failed and "__mutmut_" in trampoline.get_mutant_under_test():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _forget_backproof() -> None:
+    """Drop backproof's subpackages and the test modules from the import cache, so that this
+    run imports them again with the mutant switched on."""
+    tests = MUTANTS / "tests"
+    for name, module in list(sys.modules.items()):
+        path = Path(getattr(module, "__file__", None) or "/").resolve()
+        ours = name.startswith(PREFIX) and name != f"{PREFIX}pytest_plugin"
+        if ours or (tests in path.parents and name != __name__):
+            del sys.modules[name]
+    for name in [*backproof.SUBPACKAGES, *backproof.EXPORTS]:
+        vars(backproof).pop(name, None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args) -> None:
+    mutant = trampoline.get_mutant_under_test()
+    if "__mutmut_" in mutant:
+        function = mutant.removeprefix(PREFIX).rpartition("__mutmut_")[0]
+        if function in IMPORT_TIME_FUNCTIONS:
+            _forget_backproof()
 
 
 # A discovery pass: `BACKPROOF_MUTMUT_QUICK=1 mutmut run ...` runs each mutant against only
@@ -106,3 +200,4 @@ def pytest_collection_modifyitems(config, items) -> None:
 
 _import_backproof_from_mutants()
 _translate_mutant_names()
+IMPORT_TIME_FUNCTIONS = set() if FINDING_IMPORT_TIME else _import_time_functions()
