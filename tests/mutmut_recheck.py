@@ -1,0 +1,98 @@
+"""Run mutmut's survivors again against the tests added since their run, and record the kills.
+
+    python tests/mutmut_recheck.py [--jobs 2] [mutants]
+    python tests/mutmut_table.py mutants mutants-recheck
+
+A survivor of a finished ``mutmut run`` was run against every test that reached its function
+then, so after new tests are written only those can change its verdict. ``mutmut run <name>``
+would run it against all of them again, minutes for each survivor of ``check_grad``; this runs
+it against the new tests that reach its function (mutmut's statistics run has mapped them once
+``mutmut run`` has seen them: run it once, for any one mutant, after adding tests).
+
+Each survivor runs in a pytest process of its own, in ``mutants/``, with
+``MUTANT_UNDER_TEST`` set and ``tests/mutmut_plugin.py`` loaded, so the mutated copy is
+imported with the mutant switched on. The kills are written as mutmut writes its results,
+under ``mutants-recheck/`` beside ``mutants/``, for ``tests/mutmut_table.py`` to merge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+SURVIVED, KILLED = 0, 1
+
+
+def survivors(root: Path) -> dict[str, list[str]]:
+    """{meta file relative to root: [names of its surviving mutants]}."""
+    found = {}
+    for meta in sorted(root.rglob("*.py.meta")):
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        names = [name for name, code in codes.items() if code == SURVIVED]
+        if names:
+            found[meta.relative_to(root).as_posix()] = names
+    return found
+
+
+def new_tests_by_function(root: Path, before: set[str]) -> dict[str, list[str]]:
+    stats = json.loads((root / "mutmut-stats.json").read_text())
+    seconds = stats["duration_by_test"]
+    return {
+        function: sorted((t for t in tests if t not in before), key=lambda t: seconds.get(t, 0))
+        for function, tests in stats["tests_by_mangled_function_name"].items()
+    }
+
+
+def killed(root: Path, mutant: str, tests: list[str]) -> bool:
+    env = dict(os.environ, MUTANT_UNDER_TEST=mutant)
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    command += ["-p", "tests.mutmut_plugin", *tests]
+    run = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    return run.returncode == KILLED
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("mutants", nargs="?", default="mutants", type=Path)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a mutmut-stats.json from the run that left the survivors (its tests are not new); "
+        "default: mutants-recheck/stats-before.json, saved by the first recheck",
+    )
+    args = parser.parse_args()
+    root, out = args.mutants.resolve(), args.mutants.resolve().with_name("mutants-recheck")
+    before_file = args.before or out / "stats-before.json"
+    if not before_file.is_file():
+        sys.exit(f"--before: expected the statistics of the earlier run, {before_file} is missing")
+    before = set(json.loads(before_file.read_text())["duration_by_test"])
+    tests_of = new_tests_by_function(root, before)
+
+    work = []
+    for meta, names in survivors(root).items():
+        for name in names:
+            tests = tests_of.get(name.rpartition("__mutmut_")[0], [])
+            if tests:
+                work.append((meta, name, tests))
+    print(f"{len(work)} survivors reached by new tests", file=sys.stderr)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        verdicts = list(pool.map(lambda w: killed(root, w[1], w[2]), work))
+
+    results: dict[str, dict[str, int]] = {}
+    for (meta, name, _), dead in zip(work, verdicts):
+        results.setdefault(meta, {})[name] = KILLED if dead else SURVIVED
+    for meta, codes in results.items():
+        target = out / meta
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"exit_code_by_key": codes}, indent=1))
+    print(f"{sum(verdicts)} of {len(work)} killed; results in {out}/", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
