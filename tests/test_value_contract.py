@@ -2,12 +2,14 @@
 second derivatives, the activations by name, comparisons and the messages for what it refuses."""
 
 import math
+import operator
 
 import numpy as np
 import pytest
 
 from backproof import autodiff
 from backproof.autodiff import Value
+from backproof.autodiff.graph import graph_boxes
 from backproof.autodiff.value import MATH, SCALAR_ACTIVATIONS
 
 # (name, f(a, b), df/da, df/db, d2f/da2, d2f/db2) at a = 3, b = -2
@@ -176,6 +178,57 @@ def test_what_a_value_refuses_and_why():
         )
     finally:
         del autodiff.SCALAR_PRIMITIVES["three_for_the_test"]
+
+
+OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/"])
+def test_a_number_on_the_left_is_kept_as_the_operations_constant(op):
+    x = Value(2.0, label="x")
+    for number, text in ((3, "3"), (3.0, "3"), (0.25, "0.25")):
+        y = OPERATORS[op](number, x)  # the reflected operator: the number's own NotImplemented
+        assert y.data == OPERATORS[op](number, 2.0) and y.grad == 0.0
+        leaf, constant, node = graph_boxes(y)
+        assert (constant.kind, constant.data) == ("constant", text)
+        assert node.formula == f"{text} {op} x" and node.inputs == (constant.key, leaf.key)
+    for y in (x + x, x * 3, x * x, x + 3):  # a new node has no gradient yet, whatever its operator
+        assert y.grad == 0.0
+
+
+class _FloatsOnly:
+    """A type of someone else's that combines with Python floats but knows nothing of Values."""
+
+    def _with_a_float(self, other):
+        return ("floats only", other) if type(other) is float else NotImplemented
+
+    __add__ = __radd__ = __sub__ = __rsub__ = _with_a_float
+    __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _with_a_float
+
+
+class _KnowsValues:
+    """A type of someone else's that takes a Value on either side of every operator."""
+
+    def _with_a_value(self, other):
+        return ("knows values", other) if isinstance(other, Value) else NotImplemented
+
+    __add__ = __radd__ = __sub__ = __rsub__ = _with_a_value
+    __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _with_a_value
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/"])
+def test_a_value_hands_a_type_it_does_not_know_back_with_not_implemented(op):
+    apply = OPERATORS[op]
+    x = Value(2.0)
+    # neither side knows the other: Python's TypeError, not a Value around a foreign object
+    with pytest.raises(TypeError, match="unsupported operand"):
+        apply(x, _FloatsOnly())
+    with pytest.raises(TypeError, match="unsupported operand"):
+        apply(_FloatsOnly(), x)
+    # the other type knows Values: its own method answers, given the Value itself
+    other = _KnowsValues()
+    assert apply(x, other) == ("knows values", x)
+    assert apply(other, x) == ("knows values", x)
 
 
 def test_a_scalar_primitive_is_named_after_its_function_by_default():
