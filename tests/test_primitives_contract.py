@@ -254,3 +254,18 @@ def test_elementary_functions_and_their_second_derivatives():
     ):
         np.testing.assert_allclose(grad_of(f, x0), d1(x0), rtol=1e-12)
         np.testing.assert_allclose(second(f, x0), d2(x0), rtol=1e-12, atol=1e-15)
+
+
+def test_numpy_functions_called_with_their_defaults_differentiate_like_numpy():
+    t = leaf(np.arange(6.0).reshape(2, 3))
+    assert np.mean(t).shape == () and np.mean(t).item() == 2.5
+    np.max(t, axis=1).sum().backward()  # no keepdims given: the rows' maxima, shape (2,)
+    assert t.grad.tolist() == [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+    a, b = leaf(np.ones((1, 2))), leaf(np.ones((2, 2)))
+    P.sum(np.concatenate([a, b]) * np.arange(6.0).reshape(3, 2)).backward()  # axis=0
+    assert a.grad.tolist() == [[0.0, 1.0]] and b.grad.tolist() == [[2.0, 3.0], [4.0, 5.0]]
+    u, v = leaf([1.0, 2.0, 3.0]), leaf([4.0, 5.0, 6.0])
+    P.sum(np.stack([u, v]) * np.arange(6.0).reshape(2, 3)).backward()  # axis=0
+    assert u.grad.tolist() == [0.0, 1.0, 2.0] and v.grad.tolist() == [3.0, 4.0, 5.0]
+    below = np.clip(leaf([-1.0, 2.0]), a_min=0.0)  # numpy's own name, one bound only
+    assert below.data.tolist() == [0.0, 2.0]
