@@ -131,6 +131,7 @@ def test_comparisons_float_repr_and_identity():
     a, b = Value(1.0), Value(2.0)
     assert (a < b, a > b, a <= b, a >= b) == (True, False, True, False)
     assert (a < 2, a > 0.5, a <= 1.0, a >= 1.0, a >= 1.5) == (True, True, True, True, False)
+    assert (a < 1.0, a > 1.0, a < Value(1.0), a > Value(1.0)) == (False, False, False, False)
     assert float(Value(2.5)) == 2.5 and isinstance(float(Value(2)), float)
     assert repr(Value(2.5)) == "Value(data=2.5, grad=0.0)"
     c = Value(1.0)
@@ -302,3 +303,21 @@ def test_a_binary_primitive_of_ones_own_takes_part_in_backward():
     finally:
         del autodiff.SCALAR_PRIMITIVES["hypot_for_the_test"]
         del autodiff.SCALAR_PRIMITIVES["scale_for_the_test"]
+
+
+def test_a_binary_primitive_adds_to_gradients_from_elsewhere_in_the_graph():
+    a_b_squared = autodiff.defvjp(
+        autodiff.scalar_primitive(lambda a, b: a * b * b, name="a_b_squared_for_the_test"),
+        lambda g, ans, a, b: g * b * b,
+        lambda g, ans, a, b: g * 2.0 * a * b,  # reads both arguments
+    )
+    try:
+        x, y = Value(2.0), Value(3.0)
+        out = a_b_squared(x, y) + x * 10.0 + y * 100.0
+        out.backward()
+        assert (x.grad, y.grad) == (9.0 + 10.0, 12.0 + 100.0)
+        x = Value(2.0)
+        a_b_squared(x, x).backward()  # x on both sides: d(x^3)/dx = 3 x^2
+        assert x.grad == 12.0
+    finally:
+        del autodiff.SCALAR_PRIMITIVES["a_b_squared_for_the_test"]
