@@ -5,7 +5,7 @@ functions on tensors, and the messages for what is not recorded."""
 import numpy as np
 import pytest
 
-from backproof.autodiff import Tensor
+from backproof.autodiff import Tensor, pool
 from backproof.autodiff import primitives as P
 
 
@@ -269,3 +269,63 @@ def test_numpy_functions_called_with_their_defaults_differentiate_like_numpy():
     assert u.grad.tolist() == [0.0, 1.0, 2.0] and v.grad.tolist() == [3.0, 4.0, 5.0]
     below = np.clip(leaf([-1.0, 2.0]), a_min=0.0)  # numpy's own name, one bound only
     assert below.data.tolist() == [0.0, 2.0]
+
+
+@pytest.fixture
+def engine_pool():
+    """The engine's pool, on, with its default smallest size (64 KiB); restored afterwards."""
+    before = (pool.POOL.enabled, pool.POOL.min_bytes)
+    pool.configure(enabled=True, min_bytes=64 << 10)
+    yield pool.POOL
+    pool.configure(enabled=before[0], min_bytes=before[1])
+
+
+def requests() -> int:
+    counts = pool.stats()
+    return counts["hits"] + counts["misses"]
+
+
+def affine_of(rows: int, cols: int, dtype_W=np.float64, dtype_A=np.float64) -> Tensor:
+    W = Tensor(np.ones((rows, 3), dtype=dtype_W), requires_grad=True)
+    A = np.ones((3, cols), dtype=dtype_A)
+    return P.affine(W, A, np.zeros((rows, 1), dtype=dtype_W))
+
+
+def test_a_layers_product_asks_the_pool_from_exactly_its_smallest_size(engine_pool):
+    before = requests()
+    affine_of(64, 127)  # 65,024 bytes: left to NumPy
+    assert requests() == before
+    affine_of(64, 128)  # 65,536 bytes: exactly the pool's smallest
+    assert requests() == before + 1
+    engine_pool.enabled = False
+    affine_of(64, 128)
+    assert requests() == before + 1
+    engine_pool.enabled = True
+    z = affine_of(64, 128, np.complex128, np.complex128)  # the pool serves float arrays only
+    assert requests() == before + 1 and z.dtype == np.complex128
+
+
+def test_a_product_of_two_dtypes_has_numpys_dtype_in_or_out_of_the_pool(engine_pool):
+    for dtype_W, dtype_A, expected in (
+        (np.float32, np.float64, np.float64),
+        (np.float64, np.float32, np.float64),
+        (np.float16, np.float32, np.float32),
+        (np.float32, np.float16, np.float32),
+    ):
+        z = affine_of(128, 128, dtype_W, dtype_A)
+        assert z.dtype == expected and z.data.tolist() == np.full((128, 128), 3.0).tolist()
+
+
+@pytest.mark.parametrize("inner", [1, 3])  # one unit: the elementwise path; more: matmul
+def test_a_large_product_is_written_into_the_memory_the_pool_holds(engine_pool, inner):
+    kept = np.empty((64, 128))
+    engine_pool.give(kept)
+    W = Tensor(np.full((64, inner), 2.0), requires_grad=True)
+    z = P.affine(W, np.ones((inner, 128)), np.zeros((64, 1)))
+    assert z.data is kept  # the forward output
+    assert z.data.tolist() == np.full((64, 128), 2.0 * inner).tolist()
+    x = Tensor(np.ones((64, 128)), requires_grad=True)
+    B = np.full((128, inner), 0.5)
+    engine_pool.give(kept := np.empty((64, 128)))
+    P.sum(P.matmul(x, B)).backward()  # dJ/dx = ones @ B^T, a (64, 128) product
+    assert x.grad is kept and x.grad.tolist() == np.full((64, 128), 0.5 * inner).tolist()
