@@ -125,6 +125,24 @@ def test_products_of_every_rank_and_their_second_derivatives():
     np.testing.assert_allclose(h, 2 * np.outer(np.ones(3) * v.sum(), v), rtol=1e-12)
 
 
+def test_product_gradients_weighted_so_that_no_factor_is_one():
+    rng = np.random.default_rng(8)
+    u, v = rng.standard_normal(4), rng.standard_normal(4)
+    B, w = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    batch, weights = rng.standard_normal((5, 4, 2)), rng.standard_normal((5, 3, 2))
+    stack = rng.standard_normal((5, 3, 4))
+    cases = [  # (x0, f, dJ/dx for J = sum(f(x)))
+        (B, lambda x: (u @ x) * w, np.outer(u, w)),  # a vector times a matrix, by the matrix
+        (v, lambda x: (u @ x) * 3.0, 3.0 * u),  # two vectors, by the second
+        (stack, lambda x: (x @ batch) * weights, weights @ batch.transpose(0, 2, 1)),
+    ]
+    for x0, f, expected in cases:
+        np.testing.assert_allclose(grad_of(f, x0), expected, rtol=1e-12, atol=1e-12)
+    W = leaf([[1.0, 2.0], [3.0, 4.0]])
+    z = P.affine(W, [[1.0, 0.0], [0.0, 2.0]], np.zeros((2, 1)))  # a nested list as A
+    assert z.data.tolist() == [[1.0, 4.0], [3.0, 8.0]]
+
+
 def test_affine_with_a_bias_of_any_shape():
     rng = np.random.default_rng(4)
     W, A = rng.standard_normal((3, 2)), rng.standard_normal((2, 5))
@@ -329,3 +347,7 @@ def test_a_large_product_is_written_into_the_memory_the_pool_holds(engine_pool, 
     engine_pool.give(kept := np.empty((64, 128)))
     P.sum(P.matmul(x, B)).backward()  # dJ/dx = ones @ B^T, a (64, 128) product
     assert x.grad is kept and x.grad.tolist() == np.full((64, 128), 0.5 * inner).tolist()
+    y = Tensor(np.ones((64, 128)), requires_grad=True)  # the second operand: C^T @ dJ/d(C y)
+    engine_pool.give(kept := np.empty((64, 128)))
+    P.sum(P.matmul(np.full((inner, 64), 0.25), y)).backward()
+    assert y.grad is kept and y.grad.tolist() == np.full((64, 128), 0.25 * inner).tolist()
