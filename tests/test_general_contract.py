@@ -152,3 +152,12 @@ def test_a_warm_call_allocates_little_beyond_the_gradients_it_returns(activation
         tracemalloc.stop()
     returned = sum(g.nbytes for g in grads.values())
     assert peak < returned + layer_array / 2
+
+
+def test_a_diverging_run_stops_with_the_cost_that_overflowed():
+    # the first step sends the weights to infinity: the next cost is not finite, and train
+    # reports that (it does not validate its own steps' parameters again)
+    spec = NetworkSpec([2, 3, 1], activations=["linear", "linear"], loss="mse", seed=0)
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError) as info:
+        manual.train(1e3 * X, Y, spec, 5, 1e308)
+    assert str(info.value) == "the cost became nan at epoch 1; lower lr (now 1e+308)"
