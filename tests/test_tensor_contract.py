@@ -315,3 +315,11 @@ def test_backward_takes_a_tensor_as_its_gradient():
     y = x * 3.0
     y.backward(gradient=Tensor([1.0, -1.0], requires_grad=True))  # its data is the seed
     assert x.grad.tolist() == [3.0, -3.0]
+
+
+def test_a_leafs_gradient_is_an_array_the_user_may_write_into():
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    x.sum(axis=0).sum().backward()  # the sum's VJP broadcasts g: a read-only view
+    assert x.grad.flags.writeable and x.grad.tolist() == [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    x.grad *= 0.0  # e.g. zeroing it between steps
+    assert x.grad.tolist() == [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
