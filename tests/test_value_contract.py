@@ -164,6 +164,25 @@ def test_what_a_value_refuses_and_why():
     )
     with pytest.raises(TypeError):
         Value(1.0) + "a"  # NotImplemented both ways: Python's own TypeError
+
+    class ShapeOnly:  # array-likes of other libraries: a shape, or a way to become an array
+        shape = (2,)
+
+    class ArrayOnly:
+        def __array__(self, dtype=None, copy=None):
+            return np.ones(2)
+
+    for array_like in (ShapeOnly(), ArrayOnly()):
+        for op, pair in (
+            (operator.mul, (Value(1.0), array_like)),
+            (operator.sub, (array_like, Value(1.0))),
+        ):
+            with pytest.raises(TypeError) as info:
+                op(*pair)
+            assert str(info.value).startswith(
+                "a Value combines with numbers and Values only, got "
+                f"{type(array_like).__name__}: for arrays use Tensor"
+            )
     with pytest.raises(TypeError):
         "a" * Value(1.0) * 1.5
     with pytest.raises(TypeError) as info:
