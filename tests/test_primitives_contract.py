@@ -351,3 +351,12 @@ def test_a_large_product_is_written_into_the_memory_the_pool_holds(engine_pool, 
     engine_pool.give(kept := np.empty((64, 128)))
     P.sum(P.matmul(np.full((inner, 64), 0.25), y)).backward()
     assert y.grad is kept and y.grad.tolist() == np.full((64, 128), 0.25 * inner).tolist()
+
+
+def test_a_full_sums_gradient_is_an_array_the_backward_pass_recycles(engine_pool):
+    engine_pool.clear()
+    x = Tensor(np.full((128, 128), 0.5), requires_grad=True)
+    P.sum(x * 3.0).backward()  # the sum's VJP fills a new array with g, not a broadcast view
+    # released to the pool: the product's output and the gradient the sum handed it
+    assert pool.stats()["held_bytes"] == 2 * x.data.nbytes
+    assert x.grad.tolist() == np.full((128, 128), 3.0).tolist()
