@@ -138,6 +138,7 @@ def test_comparisons_float_repr_and_identity():
     assert hash(a) != hash(c) and len({a, c}) == 2  # identity, not value
     copy = Value(Value(3.0))
     assert copy.data == 3.0 and type(copy.data) is float
+    assert Value(1.0).label == ""  # no name unless one is given
     leaf = Value(1.0, label="x")
     assert leaf.label == "x" and (leaf * 2).label == "" and leaf._op == "" and leaf._prev == set()
     assert leaf._args == () and (-leaf)._args == (leaf,) and (leaf * 2)._args == (leaf, 2)
