@@ -3,6 +3,7 @@
 broadcast gradient back into an array the backward pass may overwrite."""
 
 import functools
+import sys
 
 import numpy as np
 
@@ -62,3 +63,24 @@ def test_sum_to_shape_returns_an_array_the_backward_pass_may_overwrite():
     scalar = Tensor(2.0, requires_grad=True)
     (scalar * Tensor(np.ones(3))).sum().backward()
     assert type(scalar.grad) is np.ndarray and scalar.grad.shape == () and scalar.grad == 3.0
+
+
+def test_under_a_tracer_or_a_profiler_nothing_may_be_overwritten():
+    # a debugger, coverage or a profiler may hold references the reference counts cannot see
+    def watcher(frame, event, arg):
+        return None
+
+    arr = np.empty(3)
+    before_trace, before_profile = sys.gettrace(), sys.getprofile()
+    try:
+        sys.settrace(None)
+        sys.setprofile(None)
+        assert may_overwrite(arr)
+        sys.setprofile(watcher)
+        assert not may_overwrite(arr)  # a profiler alone
+        sys.setprofile(None)
+        sys.settrace(watcher)
+        assert not may_overwrite(arr)  # a tracer alone
+    finally:
+        sys.settrace(before_trace)
+        sys.setprofile(before_profile)
