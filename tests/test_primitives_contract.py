@@ -2,6 +2,8 @@
 given every way, 1-D and batched products, second derivatives through each VJP, NumPy's own
 functions on tensors, and the messages for what is not recorded."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -359,4 +361,27 @@ def test_a_full_sums_gradient_is_an_array_the_backward_pass_recycles(engine_pool
     P.sum(x * 3.0).backward()  # the sum's VJP fills a new array with g, not a broadcast view
     # released to the pool: the product's output and the gradient the sum handed it
     assert pool.stats()["held_bytes"] == 2 * x.data.nbytes
+    assert x.grad.tolist() == np.full((128, 128), 3.0).tolist()
+
+
+def test_a_bound_computed_from_a_tensor_gets_no_gradient():
+    x, low = leaf([-1.0, 0.5, 3.0]), leaf(0.0)
+    P.sum(P.clip(x, low * 1.0, 2.0)).backward()  # the bound is a recorded node, not a leaf
+    assert x.grad.tolist() == [0.0, 1.0, 0.0] and low.grad is None
+
+
+def test_under_a_tracer_the_backward_pass_recycles_nothing(engine_pool):
+    def watcher(frame, event, arg):
+        return None
+
+    engine_pool.clear()
+    x = Tensor(np.full((128, 128), 0.5), requires_grad=True)
+    y = P.sum(x * 3.0)
+    before = sys.gettrace()
+    sys.settrace(watcher)  # a debugger or coverage: references the counts cannot see
+    try:
+        y.backward()
+    finally:
+        sys.settrace(before)
+    assert pool.stats()["held_bytes"] == 0
     assert x.grad.tolist() == np.full((128, 128), 3.0).tolist()
