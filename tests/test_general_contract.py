@@ -92,6 +92,10 @@ def test_output_delta_is_the_gradient_of_the_cost_with_respect_to_the_logits(act
         numeric[i] = (cost(Z + e) - cost(Z - e)) / (2 * h)
     delta = manual.output_delta(spec, act.kernel(Z.copy()), Yc, Z.copy())
     np.testing.assert_allclose(delta, numeric, rtol=1e-6, atol=1e-9)
+    buffer = np.empty_like(Z)  # out=: bce's and ce's delta A_L - Y is written there
+    into = manual.output_delta(spec, act.kernel(Z.copy()), Yc, Z.copy(), out=buffer)
+    assert np.shares_memory(into, buffer) or loss == "mse"
+    np.testing.assert_array_equal(into, delta)
 
 
 def test_activation_backward_leaves_its_inputs_alone_unless_it_may_overwrite_them():
@@ -105,6 +109,22 @@ def test_activation_backward_leaves_its_inputs_alone_unless_it_may_overwrite_the
     again = manual.activation_backward("sigmoid", dA, A, overwrite=True)
     np.testing.assert_allclose(again, dZ, rtol=1e-15)
     assert np.shares_memory(again, dA) or np.shares_memory(again, A)  # built in place
+
+
+def test_activation_backward_that_may_overwrite_allocates_no_array_of_its_own():
+    import tracemalloc
+
+    rng = np.random.default_rng(1)
+    for name in ("sigmoid", "tanh"):
+        A = rng.random((100, 100))  # 80 kB
+        dA = rng.standard_normal((100, 100))
+        tracemalloc.start()
+        try:
+            manual.activation_backward(name, dA, A, overwrite=True)  # A is its scratch space
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < A.nbytes / 2, name
 
 
 def test_forward_in_place_keeps_z_where_needed_and_matches_network_forward():
