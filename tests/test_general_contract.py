@@ -71,11 +71,12 @@ def test_loss_and_grads_checks_its_inputs_unless_told_not_to():
 @pytest.mark.parametrize(
     "activations, loss",
     [(["tanh", "sigmoid"], "bce"), (["relu", "softmax"], "ce"), (["tanh", "tanh"], "mse"),
-     (["tanh", "gelu"], "mse"), (["tanh", "linear"], "mse")],
+     (["tanh", "gelu"], "mse"), (["tanh", "linear"], "mse"), (["relu", "tanh", "sigmoid"], "mse")],
 )  # fmt: skip
 def test_output_delta_is_the_gradient_of_the_cost_with_respect_to_the_logits(activations, loss):
     n_out = 2 if loss == "ce" else 1
-    spec = NetworkSpec([2, 3, n_out], activations=activations, loss=loss)
+    hidden = [3] * (len(activations) - 1)  # the last activation is the output layer's
+    spec = NetworkSpec([2, *hidden, n_out], activations=activations, loss=loss)
     rng = np.random.default_rng(0)
     Z = rng.standard_normal((n_out, 3))
     Yc = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]) if loss == "ce" else Y
