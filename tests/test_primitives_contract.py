@@ -365,9 +365,11 @@ def test_a_full_sums_gradient_is_an_array_the_backward_pass_recycles(engine_pool
 
 
 def test_a_bound_computed_from_a_tensor_gets_no_gradient():
-    x, low = leaf([-1.0, 0.5, 3.0]), leaf(0.0)
-    P.sum(P.clip(x, low * 1.0, 2.0)).backward()  # the bound is a recorded node, not a leaf
-    assert x.grad.tolist() == [0.0, 1.0, 0.0] and low.grad is None
+    x, low = leaf([-0.5, 0.25, 1.5]), leaf(0.0)
+    doubled = x * 2.0  # recorded before the bound: the backward pass reaches it after the bound
+    bound = low * 1.0  # a recorded node, not a leaf, that receives no gradient
+    P.sum(P.clip(doubled, bound, 2.0)).backward()
+    assert x.grad.tolist() == [0.0, 2.0, 0.0] and low.grad is None
 
 
 def test_under_a_tracer_the_backward_pass_recycles_nothing(engine_pool):
