@@ -71,11 +71,12 @@ def test_loss_and_grads_checks_its_inputs_unless_told_not_to():
 @pytest.mark.parametrize(
     "activations, loss",
     [(["tanh", "sigmoid"], "bce"), (["relu", "softmax"], "ce"), (["tanh", "tanh"], "mse"),
-     (["tanh", "gelu"], "mse"), (["tanh", "linear"], "mse")],
+     (["tanh", "gelu"], "mse"), (["tanh", "linear"], "mse"), (["relu", "tanh", "sigmoid"], "mse")],
 )  # fmt: skip
 def test_output_delta_is_the_gradient_of_the_cost_with_respect_to_the_logits(activations, loss):
     n_out = 2 if loss == "ce" else 1
-    spec = NetworkSpec([2, 3, n_out], activations=activations, loss=loss)
+    hidden = [3] * (len(activations) - 1)  # the last activation is the output layer's
+    spec = NetworkSpec([2, *hidden, n_out], activations=activations, loss=loss)
     rng = np.random.default_rng(0)
     Z = rng.standard_normal((n_out, 3))
     Yc = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]) if loss == "ce" else Y
@@ -92,6 +93,10 @@ def test_output_delta_is_the_gradient_of_the_cost_with_respect_to_the_logits(act
         numeric[i] = (cost(Z + e) - cost(Z - e)) / (2 * h)
     delta = manual.output_delta(spec, act.kernel(Z.copy()), Yc, Z.copy())
     np.testing.assert_allclose(delta, numeric, rtol=1e-6, atol=1e-9)
+    buffer = np.empty_like(Z)  # out=: bce's and ce's delta A_L - Y is written there
+    into = manual.output_delta(spec, act.kernel(Z.copy()), Yc, Z.copy(), out=buffer)
+    assert np.shares_memory(into, buffer) or loss == "mse"
+    np.testing.assert_array_equal(into, delta)
 
 
 def test_activation_backward_leaves_its_inputs_alone_unless_it_may_overwrite_them():
@@ -105,6 +110,22 @@ def test_activation_backward_leaves_its_inputs_alone_unless_it_may_overwrite_the
     again = manual.activation_backward("sigmoid", dA, A, overwrite=True)
     np.testing.assert_allclose(again, dZ, rtol=1e-15)
     assert np.shares_memory(again, dA) or np.shares_memory(again, A)  # built in place
+
+
+def test_activation_backward_that_may_overwrite_allocates_no_array_of_its_own():
+    import tracemalloc
+
+    rng = np.random.default_rng(1)
+    for name in ("sigmoid", "tanh"):
+        A = rng.random((100, 100))  # 80 kB
+        dA = rng.standard_normal((100, 100))
+        tracemalloc.start()
+        try:
+            manual.activation_backward(name, dA, A, overwrite=True)  # A is its scratch space
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < A.nbytes / 2, name
 
 
 def test_forward_in_place_keeps_z_where_needed_and_matches_network_forward():
@@ -152,3 +173,12 @@ def test_a_warm_call_allocates_little_beyond_the_gradients_it_returns(activation
         tracemalloc.stop()
     returned = sum(g.nbytes for g in grads.values())
     assert peak < returned + layer_array / 2
+
+
+def test_a_diverging_run_stops_with_the_cost_that_overflowed():
+    # the first step sends the weights to infinity: the next cost is not finite, and train
+    # reports that (it does not validate its own steps' parameters again)
+    spec = NetworkSpec([2, 3, 1], activations=["linear", "linear"], loss="mse", seed=0)
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError) as info:
+        manual.train(1e3 * X, Y, spec, 5, 1e308)
+    assert str(info.value) == "the cost became nan at epoch 1; lower lr (now 1e+308)"

@@ -22,6 +22,8 @@ def test_wants_counts_bytes_from_the_shape_and_the_dtype():
     on = BufferPool(min_bytes=256)
     assert on.out((32,), np.dtype(np.float64)).shape == (32,)
     assert on.out((31,), np.dtype(np.float64)) is None
+    single = on.out((64,), np.dtype(np.float32))  # 256 bytes: pooled, in the dtype asked for
+    assert single.shape == (64,) and single.dtype == np.float32
 
 
 def test_give_keeps_arrays_at_exactly_the_smallest_size_and_exactly_the_cap():

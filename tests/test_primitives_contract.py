@@ -2,10 +2,12 @@
 given every way, 1-D and batched products, second derivatives through each VJP, NumPy's own
 functions on tensors, and the messages for what is not recorded."""
 
+import sys
+
 import numpy as np
 import pytest
 
-from backproof.autodiff import Tensor
+from backproof.autodiff import Tensor, pool
 from backproof.autodiff import primitives as P
 
 
@@ -123,6 +125,24 @@ def test_products_of_every_rank_and_their_second_derivatives():
     np.testing.assert_allclose(h, 2 * np.ones((4, 3)) @ M.T @ M, rtol=1e-12)
     h = second(lambda x: (x @ v) ** 2, A)
     np.testing.assert_allclose(h, 2 * np.outer(np.ones(3) * v.sum(), v), rtol=1e-12)
+
+
+def test_product_gradients_weighted_so_that_no_factor_is_one():
+    rng = np.random.default_rng(8)
+    u, v = rng.standard_normal(4), rng.standard_normal(4)
+    B, w = rng.standard_normal((4, 3)), rng.standard_normal(3)
+    batch, weights = rng.standard_normal((5, 4, 2)), rng.standard_normal((5, 3, 2))
+    stack = rng.standard_normal((5, 3, 4))
+    cases = [  # (x0, f, dJ/dx for J = sum(f(x)))
+        (B, lambda x: (u @ x) * w, np.outer(u, w)),  # a vector times a matrix, by the matrix
+        (v, lambda x: (u @ x) * 3.0, 3.0 * u),  # two vectors, by the second
+        (stack, lambda x: (x @ batch) * weights, weights @ batch.transpose(0, 2, 1)),
+    ]
+    for x0, f, expected in cases:
+        np.testing.assert_allclose(grad_of(f, x0), expected, rtol=1e-12, atol=1e-12)
+    W = leaf([[1.0, 2.0], [3.0, 4.0]])
+    z = P.affine(W, [[1.0, 0.0], [0.0, 2.0]], np.zeros((2, 1)))  # a nested list as A
+    assert z.data.tolist() == [[1.0, 4.0], [3.0, 8.0]]
 
 
 def test_affine_with_a_bias_of_any_shape():
@@ -254,3 +274,132 @@ def test_elementary_functions_and_their_second_derivatives():
     ):
         np.testing.assert_allclose(grad_of(f, x0), d1(x0), rtol=1e-12)
         np.testing.assert_allclose(second(f, x0), d2(x0), rtol=1e-12, atol=1e-15)
+
+
+def test_numpy_functions_called_with_their_defaults_differentiate_like_numpy():
+    t = leaf(np.arange(6.0).reshape(2, 3))
+    assert np.mean(t).shape == () and np.mean(t).item() == 2.5
+    np.max(t, axis=1).sum().backward()  # no keepdims given: the rows' maxima, shape (2,)
+    assert t.grad.tolist() == [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
+    a, b = leaf(np.ones((1, 2))), leaf(np.ones((2, 2)))
+    P.sum(np.concatenate([a, b]) * np.arange(6.0).reshape(3, 2)).backward()  # axis=0
+    assert a.grad.tolist() == [[0.0, 1.0]] and b.grad.tolist() == [[2.0, 3.0], [4.0, 5.0]]
+    u, v = leaf([1.0, 2.0, 3.0]), leaf([4.0, 5.0, 6.0])
+    P.sum(np.stack([u, v]) * np.arange(6.0).reshape(2, 3)).backward()  # axis=0
+    assert u.grad.tolist() == [0.0, 1.0, 2.0] and v.grad.tolist() == [3.0, 4.0, 5.0]
+    below = np.clip(leaf([-1.0, 2.0]), a_min=0.0)  # numpy's own name, one bound only
+    assert below.data.tolist() == [0.0, 2.0]
+
+
+@pytest.fixture
+def engine_pool():
+    """The engine's pool, on, with its default smallest size (64 KiB); restored afterwards."""
+    before = (pool.POOL.enabled, pool.POOL.min_bytes)
+    pool.configure(enabled=True, min_bytes=64 << 10)
+    yield pool.POOL
+    pool.configure(enabled=before[0], min_bytes=before[1])
+
+
+def requests() -> int:
+    counts = pool.stats()
+    return counts["hits"] + counts["misses"]
+
+
+def affine_of(rows: int, cols: int, dtype_W=np.float64, dtype_A=np.float64) -> Tensor:
+    W = Tensor(np.ones((rows, 3), dtype=dtype_W), requires_grad=True)
+    A = np.ones((3, cols), dtype=dtype_A)
+    return P.affine(W, A, np.zeros((rows, 1), dtype=dtype_W))
+
+
+def test_a_layers_product_asks_the_pool_from_exactly_its_smallest_size(engine_pool):
+    before = requests()
+    affine_of(64, 127)  # 65,024 bytes: left to NumPy
+    assert requests() == before
+    affine_of(64, 128)  # 65,536 bytes: exactly the pool's smallest
+    assert requests() == before + 1
+    engine_pool.enabled = False
+    affine_of(64, 128)
+    assert requests() == before + 1
+    engine_pool.enabled = True
+    z = affine_of(64, 128, np.complex128, np.complex128)  # the pool serves float arrays only
+    assert requests() == before + 1 and z.dtype == np.complex128
+
+
+def test_a_product_of_two_dtypes_has_numpys_dtype_in_or_out_of_the_pool(engine_pool):
+    for dtype_W, dtype_A, expected in (
+        (np.float32, np.float64, np.float64),
+        (np.float64, np.float32, np.float64),
+        (np.float16, np.float32, np.float32),
+        (np.float32, np.float16, np.float32),
+    ):
+        z = affine_of(128, 128, dtype_W, dtype_A)
+        assert z.dtype == expected and z.data.tolist() == np.full((128, 128), 3.0).tolist()
+
+
+@pytest.mark.parametrize("inner", [1, 3])  # one unit: the elementwise path; more: matmul
+def test_a_large_product_is_written_into_the_memory_the_pool_holds(engine_pool, inner):
+    kept = np.empty((64, 128))
+    engine_pool.give(kept)
+    W = Tensor(np.full((64, inner), 2.0), requires_grad=True)
+    z = P.affine(W, np.ones((inner, 128)), np.zeros((64, 1)))
+    assert z.data is kept  # the forward output
+    assert z.data.tolist() == np.full((64, 128), 2.0 * inner).tolist()
+    x = Tensor(np.ones((64, 128)), requires_grad=True)
+    B = np.full((128, inner), 0.5)
+    engine_pool.give(kept := np.empty((64, 128)))
+    P.sum(P.matmul(x, B)).backward()  # dJ/dx = ones @ B^T, a (64, 128) product
+    assert x.grad is kept and x.grad.tolist() == np.full((64, 128), 0.5 * inner).tolist()
+    y = Tensor(np.ones((64, 128)), requires_grad=True)  # the second operand: C^T @ dJ/d(C y)
+    engine_pool.give(kept := np.empty((64, 128)))
+    P.sum(P.matmul(np.full((inner, 64), 0.25), y)).backward()
+    assert y.grad is kept and y.grad.tolist() == np.full((64, 128), 0.25 * inner).tolist()
+
+
+def test_a_full_sums_gradient_is_an_array_the_backward_pass_recycles(engine_pool):
+    engine_pool.clear()
+    x = Tensor(np.full((128, 128), 0.5), requires_grad=True)
+    P.sum(x * 3.0).backward()  # the sum's VJP fills a new array with g, not a broadcast view
+    # released to the pool: the product's output and the gradient the sum handed it
+    assert pool.stats()["held_bytes"] == 2 * x.data.nbytes
+    assert x.grad.tolist() == np.full((128, 128), 3.0).tolist()
+
+
+def test_a_bound_computed_from_a_tensor_gets_no_gradient():
+    x, low = leaf([-0.5, 0.25, 1.5]), leaf(0.0)
+    doubled = x * 2.0  # recorded before the bound: the backward pass reaches it after the bound
+    bound = low * 1.0  # a recorded node, not a leaf, that receives no gradient
+    P.sum(P.clip(doubled, bound, 2.0)).backward()
+    assert x.grad.tolist() == [0.0, 2.0, 0.0] and low.grad is None
+
+
+def test_under_a_tracer_the_backward_pass_recycles_nothing(engine_pool):
+    def watcher(frame, event, arg):
+        return None
+
+    engine_pool.clear()
+    x = Tensor(np.full((128, 128), 0.5), requires_grad=True)
+    y = P.sum(x * 3.0)
+    before = sys.gettrace()
+    sys.settrace(watcher)  # a debugger or coverage: references the counts cannot see
+    try:
+        y.backward()
+    finally:
+        sys.settrace(before)
+    assert pool.stats()["held_bytes"] == 0
+    assert x.grad.tolist() == np.full((128, 128), 3.0).tolist()
+
+
+def test_an_ordinary_backward_through_an_activation_works_in_place(engine_pool):
+    import tracemalloc
+
+    engine_pool.clear()
+    x = Tensor(np.full((128, 128), 0.5), requires_grad=True)  # 128 KiB
+    y = P.sum(P.tanh(x))
+    tracemalloc.start()
+    try:
+        y.backward()  # the sum's gradient: one new array; tanh's VJP writes into it
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * x.data.nbytes
+    np.testing.assert_allclose(x.grad, 1 - np.tanh(0.5) ** 2, rtol=1e-15)

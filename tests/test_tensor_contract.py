@@ -277,3 +277,49 @@ def test_the_tape_walk_latest_first_with_each_leaf_once():
     nodes, leaves = reverse_tape(c, every_input=True)
     assert nodes == [c, b, a] and set(leaves) == {x, w, data} and len(leaves) == 3
     assert reverse_tape(x) == ([], [x])
+
+
+def test_as_an_ndarray_a_tensor_keeps_its_dtype_and_its_memory():
+    t = Tensor(np.arange(3.0))
+    assert np.asarray(t) is t.data
+    assert np.shares_memory(np.asarray(t, dtype=np.float64), t.data)  # no copy when none is asked
+    single = Tensor(np.arange(3.0, dtype=np.float32))
+    assert np.asarray(single).dtype == np.float32
+    assert np.asarray(single, dtype=np.float64).dtype == np.float64
+    with pytest.raises(TypeError) as info:
+        np.asarray(Tensor([1.0], requires_grad=True))
+    assert str(info.value) == (
+        "a Tensor that requires a gradient cannot become an ndarray (the operation would not be "
+        "recorded); use t.data, or t.detach() for a copy off the graph"
+    )
+
+
+def test_repr_shows_four_decimals_and_summarises_past_twenty_entries():
+    assert repr(Tensor([1 / 3, 2 / 3])) == "Tensor([0.3333 0.6667])"
+    assert "..." not in repr(Tensor(np.arange(20.0)))
+    assert repr(Tensor(np.arange(21.0))) == "Tensor([ 0.  1.  2. ... 18. 19. 20.])"
+
+
+def test_reduction_methods_drop_the_reduced_axes_unless_asked():
+    t = Tensor(np.arange(6.0).reshape(2, 3))
+    assert t.mean().shape == () and t.mean(axis=0, keepdims=True).shape == (1, 3)
+    assert t.logsumexp().shape == () and t.logsumexp(keepdims=True).shape == (1, 1)
+    rows = t.logsumexp(axis=1)
+    np.testing.assert_allclose(rows.data, np.log(np.exp(t.data).sum(axis=1)))
+    assert Tensor(3.0).mean().item() == 3.0  # a 0-d tensor is its own mean
+    assert Tensor([1.0, 2.0]).transpose(0).data.tolist() == [1.0, 2.0]  # as ndarray.transpose(0)
+
+
+def test_backward_takes_a_tensor_as_its_gradient():
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    y.backward(gradient=Tensor([1.0, -1.0], requires_grad=True))  # its data is the seed
+    assert x.grad.tolist() == [3.0, -3.0]
+
+
+def test_a_leafs_gradient_is_an_array_the_user_may_write_into():
+    x = leaf(np.arange(6.0).reshape(2, 3))
+    x.sum(axis=0).sum().backward()  # the sum's VJP broadcasts g: a read-only view
+    assert x.grad.flags.writeable and x.grad.tolist() == [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    x.grad *= 0.0  # e.g. zeroing it between steps
+    assert x.grad.tolist() == [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]

@@ -2,12 +2,14 @@
 second derivatives, the activations by name, comparisons and the messages for what it refuses."""
 
 import math
+import operator
 
 import numpy as np
 import pytest
 
 from backproof import autodiff
 from backproof.autodiff import Value
+from backproof.autodiff.graph import graph_boxes
 from backproof.autodiff.value import MATH, SCALAR_ACTIVATIONS
 
 # (name, f(a, b), df/da, df/db, d2f/da2, d2f/db2) at a = 3, b = -2
@@ -129,12 +131,14 @@ def test_comparisons_float_repr_and_identity():
     a, b = Value(1.0), Value(2.0)
     assert (a < b, a > b, a <= b, a >= b) == (True, False, True, False)
     assert (a < 2, a > 0.5, a <= 1.0, a >= 1.0, a >= 1.5) == (True, True, True, True, False)
+    assert (a < 1.0, a > 1.0, a < Value(1.0), a > Value(1.0)) == (False, False, False, False)
     assert float(Value(2.5)) == 2.5 and isinstance(float(Value(2)), float)
     assert repr(Value(2.5)) == "Value(data=2.5, grad=0.0)"
     c = Value(1.0)
     assert hash(a) != hash(c) and len({a, c}) == 2  # identity, not value
     copy = Value(Value(3.0))
     assert copy.data == 3.0 and type(copy.data) is float
+    assert Value(1.0).label == ""  # no name unless one is given
     leaf = Value(1.0, label="x")
     assert leaf.label == "x" and (leaf * 2).label == "" and leaf._op == "" and leaf._prev == set()
     assert leaf._args == () and (-leaf)._args == (leaf,) and (leaf * 2)._args == (leaf, 2)
@@ -161,6 +165,25 @@ def test_what_a_value_refuses_and_why():
     )
     with pytest.raises(TypeError):
         Value(1.0) + "a"  # NotImplemented both ways: Python's own TypeError
+
+    class ShapeOnly:  # array-likes of other libraries: a shape, or a way to become an array
+        shape = (2,)
+
+    class ArrayOnly:
+        def __array__(self, dtype=None, copy=None):
+            return np.ones(2)
+
+    for array_like in (ShapeOnly(), ArrayOnly()):
+        for op, pair in (
+            (operator.mul, (Value(1.0), array_like)),
+            (operator.sub, (array_like, Value(1.0))),
+        ):
+            with pytest.raises(TypeError) as info:
+                op(*pair)
+            assert str(info.value).startswith(
+                "a Value combines with numbers and Values only, got "
+                f"{type(array_like).__name__}: for arrays use Tensor"
+            )
     with pytest.raises(TypeError):
         "a" * Value(1.0) * 1.5
     with pytest.raises(TypeError) as info:
@@ -176,6 +199,57 @@ def test_what_a_value_refuses_and_why():
         )
     finally:
         del autodiff.SCALAR_PRIMITIVES["three_for_the_test"]
+
+
+OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/"])
+def test_a_number_on_the_left_is_kept_as_the_operations_constant(op):
+    x = Value(2.0, label="x")
+    for number, text in ((3, "3"), (3.0, "3"), (0.25, "0.25")):
+        y = OPERATORS[op](number, x)  # the reflected operator: the number's own NotImplemented
+        assert y.data == OPERATORS[op](number, 2.0) and y.grad == 0.0
+        leaf, constant, node = graph_boxes(y)
+        assert (constant.kind, constant.data) == ("constant", text)
+        assert node.formula == f"{text} {op} x" and node.inputs == (constant.key, leaf.key)
+    for y in (x + x, x * 3, x * x, x + 3):  # a new node has no gradient yet, whatever its operator
+        assert y.grad == 0.0
+
+
+class _FloatsOnly:
+    """A type of someone else's that combines with Python floats but knows nothing of Values."""
+
+    def _with_a_float(self, other):
+        return ("floats only", other) if type(other) is float else NotImplemented
+
+    __add__ = __radd__ = __sub__ = __rsub__ = _with_a_float
+    __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _with_a_float
+
+
+class _KnowsValues:
+    """A type of someone else's that takes a Value on either side of every operator."""
+
+    def _with_a_value(self, other):
+        return ("knows values", other) if isinstance(other, Value) else NotImplemented
+
+    __add__ = __radd__ = __sub__ = __rsub__ = _with_a_value
+    __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _with_a_value
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/"])
+def test_a_value_hands_a_type_it_does_not_know_back_with_not_implemented(op):
+    apply = OPERATORS[op]
+    x = Value(2.0)
+    # neither side knows the other: Python's TypeError, not a Value around a foreign object
+    with pytest.raises(TypeError, match="unsupported operand"):
+        apply(x, _FloatsOnly())
+    with pytest.raises(TypeError, match="unsupported operand"):
+        apply(_FloatsOnly(), x)
+    # the other type knows Values: its own method answers, given the Value itself
+    other = _KnowsValues()
+    assert apply(x, other) == ("knows values", x)
+    assert apply(other, x) == ("knows values", x)
 
 
 def test_a_scalar_primitive_is_named_after_its_function_by_default():
@@ -249,3 +323,21 @@ def test_a_binary_primitive_of_ones_own_takes_part_in_backward():
     finally:
         del autodiff.SCALAR_PRIMITIVES["hypot_for_the_test"]
         del autodiff.SCALAR_PRIMITIVES["scale_for_the_test"]
+
+
+def test_a_binary_primitive_adds_to_gradients_from_elsewhere_in_the_graph():
+    a_b_squared = autodiff.defvjp(
+        autodiff.scalar_primitive(lambda a, b: a * b * b, name="a_b_squared_for_the_test"),
+        lambda g, ans, a, b: g * b * b,
+        lambda g, ans, a, b: g * 2.0 * a * b,  # reads both arguments
+    )
+    try:
+        x, y = Value(2.0), Value(3.0)
+        out = a_b_squared(x, y) + x * 10.0 + y * 100.0
+        out.backward()
+        assert (x.grad, y.grad) == (9.0 + 10.0, 12.0 + 100.0)
+        x = Value(2.0)
+        a_b_squared(x, x).backward()  # x on both sides: d(x^3)/dx = 3 x^2
+        assert x.grad == 12.0
+    finally:
+        del autodiff.SCALAR_PRIMITIVES["a_b_squared_for_the_test"]
