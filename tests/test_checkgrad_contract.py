@@ -534,3 +534,17 @@ def test_the_fast_check_does_not_call_a_rectangular_gradient_transposed():
     assert report.verdict == "fail"
     assert "transpose" not in report.params["x"].diagnosis.kinds
     assert "scale" in report.params["x"].diagnosis.kinds
+
+
+def test_a_gradient_key_x_lacks_is_noted_not_refused():
+    x = {"a": np.array([1.0, 2.0]), "b": np.array(0.5)}
+    report = check_grad(
+        lambda p: float(np.sum(p["a"] ** 2) + p["b"] ** 2),
+        lambda p: {"a": 2 * p["a"], "b": 2 * p["b"], "c": np.ones(3)},
+        x,
+    )
+    assert report.ok and report.notes == [
+        "grad_f returned a dict with keys ['a', 'b', 'c'] at x, which has keys ['a', 'b']: "
+        "unexpected ['c']"
+    ]
+    assert "  note: grad_f returned a dict" in str(report)
