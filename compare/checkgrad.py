@@ -492,7 +492,7 @@ def _complex_ladder(value: float, eps: float) -> LadderResult:
     """The complex step as a (one-rung) ladder: exact to rounding, no kinks (f is analytic)."""
     est = Estimate(value, 4 * eps * abs(value), COMPLEX_STEP)
     zero = Estimate(0.0, 0.0)
-    return LadderResult(est, est, est, zero, 1, math.isfinite(value), zero, COMPLEX_STEP)
+    return LadderResult(est, est, est, zero, math.isfinite(value), zero, COMPLEX_STEP)
 
 
 def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opts, bar, seen=None):

@@ -427,7 +427,9 @@ def test_the_complex_step_reference():
     assert wrong.params["x"].diagnosis.kinds == ["sign"]
     eps = np.finfo(float).eps
     for e in wrong.worst:
-        assert e.reference_error == pytest.approx(4 * eps * abs(e.numerical), rel=1e-12)
+        # (abs=0: approx's default absolute tolerance, 1e-12, would swallow numbers this small)
+        assert e.reference_error == pytest.approx(4 * eps * abs(e.numerical), rel=1e-12, abs=0)
+    assert [e.reference_error for e in wrong.worst] == [16 * eps, 8 * eps]
     tiny = lambda x: 1e-10 * np.sum(x**2)  # noqa: E731
     assert check_grad(tiny, lambda x: 2e-10 * x, np.array([1.0, 2.0]), method="complex")
 
@@ -450,6 +452,9 @@ def test_pytest_shows_the_report_not_the_frame_of_assert_grad_close():
         assert_grad_close(f, lambda x: -grad(x), X)
     shown = [e.name for e in info.traceback if not e.ishidden(info)]
     assert "assert_grad_close" not in shown and "check_grad" not in shown
+    # the frame that raises is the hidden one (whatever the function's name at run time)
+    raising = info.traceback[-1]
+    assert str(raising.statement).strip() == "raise err" and raising.ishidden(info)
 
 
 def test_the_printed_tolerance_line_and_the_worst_entry_index():
