@@ -553,3 +553,58 @@ def test_a_gradient_key_x_lacks_is_noted_not_refused():
         "unexpected ['c']"
     ]
     assert "  note: grad_f returned a dict" in str(report)
+
+
+def test_settling_is_reproducible_and_seeded():
+    from backproof.compare.checkgrad import settle_entries
+
+    x = {"w": np.linspace(-1.0, 1.3, 6)}
+    fd = lambda p: f(p["w"])  # noqa: E731
+    eps = float(np.finfo(float).eps)
+    default = settle_entries(fd, x, {"w": [1, 4]}, eps, 3.0)[1]
+    assert settle_entries(fd, x, {"w": [1, 4]}, eps, 3.0, seed=0)[1] == default
+    assert settle_entries(fd, x, {"w": [1, 4]}, eps, 3.0, seed=1)[1] != default  # other lines
+
+
+def test_the_printed_fast_check_says_how_to_check_every_entry():
+    x = np.linspace(-1, 1, 40)
+    line = str(check_grad(f, grad, x, full=False, samples=3, directions=2)).splitlines()[1]
+    assert line.startswith(
+        "  fast check: 2 random directions and 3 sampled entries (full=True checks every "
+        "entry); richardson differences in float64, "
+    )
+
+
+def test_each_direction_of_a_fast_check_costs_one_ladder():
+    """A direction is checked like an entry: the complex step once, a step ladder otherwise,
+    which stops as soon as its estimate settles inside the direction's tolerance (scaled by
+    sum |g_j v_j|): for sin, within the 4 rungs it never stops before when extrapolated, 8
+    with plain central differences."""
+    x = np.linspace(-1, 1, 40)
+    sin = lambda x: np.sum(np.sin(x))  # noqa: E731
+    cost = {}
+    for method in ("complex", "richardson", "central"):
+        counts = [
+            check_grad(sin, np.cos, x, full=False, samples=3, directions=d, method=method)
+            for d in (0, 3)
+        ]
+        assert [r.verdict for r in counts] == ["pass", "pass"]
+        cost[method] = (counts[1].evaluations - counts[0].evaluations) / 3
+    assert cost["complex"] == 1 and cost["richardson"] == 2 * 4
+    assert 2 * 4 < cost["central"] <= 2 * 8
+
+
+@pytest.mark.parametrize("tolerance", ["atol", "rtol"])
+def test_a_direction_is_allowed_its_entries_tolerances_summed(tolerance):
+    """Along v the tolerance is atol sum |v_j| + rtol sum |g_j v_j|: a gradient off by half
+    the tolerance in every entry passes along every direction too, whatever cancels."""
+    x = np.linspace(-1, 1, 40)
+    if tolerance == "atol":
+        kwargs, off = {"atol": 1e-4, "rtol": 0.0}, lambda x: np.cos(x) + 0.5e-4
+    else:
+        kwargs, off = {"rtol": 1e-4, "atol": 0.0}, lambda x: np.cos(x) * (1 + 0.5e-4)
+    sin = lambda x: float(np.sum(np.sin(x)))  # noqa: E731
+    report = check_grad(sin, off, x, full=False, samples=3, directions=3, **kwargs)
+    assert report.verdict == "pass" and report.params["x"].directions_checked == 3
+    worse = {"atol": lambda x: np.cos(x) + 2e-4, "rtol": lambda x: np.cos(x) * (1 + 2e-4)}
+    assert check_grad(sin, worse[tolerance], x, full=False, samples=3, **kwargs).verdict == "fail"
