@@ -608,3 +608,47 @@ def test_a_direction_is_allowed_its_entries_tolerances_summed(tolerance):
     assert report.verdict == "pass" and report.params["x"].directions_checked == 3
     worse = {"atol": lambda x: np.cos(x) + 2e-4, "rtol": lambda x: np.cos(x) * (1 + 2e-4)}
     assert check_grad(sin, worse[tolerance], x, full=False, samples=3, **kwargs).verdict == "fail"
+
+
+def _kinked_and_undefined(x):
+    """|x0| with a little noise (a kink at 0 the noise blurs), sqrt(x1) (undefined left of 0),
+    and x2^2."""
+    return float(abs(x[0]) + 1e-7 * np.sin(1e9 * x[0]) + np.sqrt(x[1]) + x[2] ** 2)
+
+
+def test_the_worst_entries_are_the_fails_then_the_least_settled():
+    x = np.array([0.0, 1e-300, 1.0])
+    wrong = lambda x: np.array([1.0005, 0.5 / np.sqrt(x[1]), 4 * x[2]])  # noqa: E731
+    report = check_grad(_kinked_and_undefined, wrong, x)
+    assert [(e.index, e.verdict, e.reason) for e in report.worst] == [
+        ((2,), "fail", ""),
+        ((1,), "inconclusive", "not finite nearby"),  # no reference at all: the furthest
+        ((0,), "inconclusive", "kink"),
+    ]
+    assert report.verdict == "fail" and report.params["x"].reason == ""
+
+
+def test_an_inconclusive_parameter_names_its_commonest_cause():
+    from backproof.compare.verdicts import ADVICE, REASONS
+
+    undefined = check_grad(
+        lambda x: float(np.sum(np.sqrt(x))), lambda x: 0.5 / np.sqrt(x), np.array([1.0, 1e-300])
+    )
+    assert undefined.verdict == "inconclusive"
+    assert undefined.reason == REASONS["not finite nearby"]
+    assert undefined.advice == ADVICE["not finite nearby"]
+    noisy = lambda x: float(np.sum(np.abs(x)) + 1e-7 * np.sin(1e9 * (x[0] + x[1])))  # noqa: E731
+    kinked = check_grad(noisy, lambda x: np.array([1.0005, 1.0]), np.array([0.0, 1.0]))
+    assert kinked.verdict == "inconclusive" and kinked.reason == REASONS["kink"]
+    assert [e.reason for e in kinked.inconclusive] == ["kink"]
+
+
+def test_the_tolerance_follows_the_gradient_s_precision():
+    """rtol is 7 sqrt(eps) of the coarser of f's evaluation dtype and the gradient's."""
+    x = np.linspace(-1.0, 1.3, 6)
+    eps32, eps64 = np.finfo(np.float32).eps, np.finfo(np.float64).eps
+    g32 = check_grad(f, lambda x: grad(x).astype(np.float32), x)
+    assert g32.ok and g32.rtol == pytest.approx(7 * math.sqrt(eps32), rel=1e-12, abs=0)
+    cube = lambda x: float(np.sum(x**3))  # noqa: E731
+    ints = check_grad(cube, lambda x: (3 * x**2).astype(np.int64), np.array([1.0, 2.0]))
+    assert ints.ok and ints.rtol == pytest.approx(7 * math.sqrt(eps64), rel=1e-12, abs=0)
