@@ -652,3 +652,20 @@ def test_the_tolerance_follows_the_gradient_s_precision():
     cube = lambda x: float(np.sum(x**3))  # noqa: E731
     ints = check_grad(cube, lambda x: (3 * x**2).astype(np.int64), np.array([1.0, 2.0]))
     assert ints.ok and ints.rtol == pytest.approx(7 * math.sqrt(eps64), rel=1e-12, abs=0)
+
+
+def test_a_smooth_f_is_settled_by_the_first_ladder_of_each_entry():
+    """Extrapolated, sin's derivative settles within the 4 rungs a ladder never stops before;
+    with plain central differences within the 12 rungs of the first ladder, so that no entry
+    needs the second: a ladder stopped before its estimate is settled costs a second one."""
+    x = np.linspace(-1, 1, 40)
+    sin = lambda x: float(np.sum(np.sin(x)))  # noqa: E731
+    cost = {}
+    for method in ("richardson", "central"):
+        counts = [
+            check_grad(sin, np.cos, x, full=False, samples=s, directions=0, method=method)
+            for s in (3, 9)
+        ]
+        assert [r.verdict for r in counts] == ["pass", "pass"]
+        cost[method] = (counts[1].evaluations - counts[0].evaluations) / 6
+    assert cost["richardson"] == 2 * 4 and 2 * 4 < cost["central"] <= 2 * 12
