@@ -669,3 +669,13 @@ def test_a_smooth_f_is_settled_by_the_first_ladder_of_each_entry():
         assert [r.verdict for r in counts] == ["pass", "pass"]
         cost[method] = (counts[1].evaluations - counts[0].evaluations) / 6
     assert cost["richardson"] == 2 * 4 and 2 * 4 < cost["central"] <= 2 * 12
+
+
+@pytest.mark.parametrize("loose", [{"rtol": 1e-3}, {"atol": 1e-3}])
+def test_a_looser_tolerance_lets_the_ladders_stop_sooner(loose):
+    """The ladders stop once their estimate is settled well inside the tolerance asked for."""
+    x = np.linspace(-1, 1, 7)
+    sin = lambda x: float(np.sum(np.sin(x)))  # noqa: E731
+    default = check_grad(sin, np.cos, x, method="central")
+    looser = check_grad(sin, np.cos, x, method="central", **loose)
+    assert default.ok and looser.ok and looser.evaluations < default.evaluations
