@@ -316,6 +316,7 @@ def test_an_inconclusive_report_says_why_and_what_to_do():
     assert lines[at + 1] == f"  advice: {advice}"
     # 1e-8 sin(x) is below the ulp of 1e12: f never moved, and the report says it relied on that
     assert "same value at every point tried" in lines[-1]
+    assert [e.reason for e in report.inconclusive] == ["noise"] * 4
 
 
 def test_assert_grad_close_passes_its_keywords_on():
@@ -679,3 +680,14 @@ def test_a_looser_tolerance_lets_the_ladders_stop_sooner(loose):
     default = check_grad(sin, np.cos, x, method="central")
     looser = check_grad(sin, np.cos, x, method="central", **loose)
     assert default.ok and looser.ok and looser.evaluations < default.evaluations
+
+
+def test_a_still_f_of_many_entries_is_moved_along_random_signs():
+    """Above FULL_CHECK_LIMIT entries, an f that never moved near x is certified flat after
+    moving every entry by the largest step at once, with random signs: a floor of sum(x) over a
+    grid of 2000 stays put (sum(x) = 1000.5 moves by about 22), while moving every entry
+    the same way would reach the next step of the grid."""
+    x = np.full(FULL_CHECK_LIMIT + 1, 0.5)
+    report = check_grad(lambda x: float(np.floor(np.sum(x) / 2000)), lambda x: 0 * x, x)
+    assert (report.verdict, report.mode, report.noise) == ("pass", "fast", 0.0)
+    assert "same value at every point tried" in report.notes[-1]
