@@ -363,24 +363,41 @@ def test_a_misshapen_gradient_fails_with_no_error_numbers():
         (dict(step=True), TypeError, "step must be a non-negative number, got the boolean True"),
         (dict(rtol=-1e-3), ValueError, "rtol must be a non-negative finite number, got -0.001"),
         (dict(atol=math.nan), ValueError, "atol must be a non-negative finite number, got nan"),
-        (dict(method=3), ValueError, "method must be one of ['central', 'richardson', 'complex']"),
-        (dict(full=1), TypeError, "full must be True, False or None, got "),
+        (
+            dict(method=3),
+            ValueError,
+            "method must be one of ['central', 'richardson', 'complex'], got 3",
+        ),
+        (dict(full=1), TypeError, "full must be True, False or None, got int 1"),
         (dict(atol=[1]), TypeError, "atol must be a non-negative number, got a list"),
         (dict(directions=-1), ValueError, "directions must be a non-negative integer, got -1"),
         (dict(samples=2.0), ValueError, "samples must be a non-negative integer, got 2.0"),
         (dict(seed=True), ValueError, "seed must be a non-negative integer, got True"),
-        (dict(factors=[2]), TypeError, "factors must be a dict of name -> number, got "),
+        (dict(factors=[2]), TypeError, "factors must be a dict of name -> number, got a list"),
+        (dict(rtol="1"), TypeError, "rtol must be a non-negative number, got str '1'"),
+        (dict(seed=-2), ValueError, "seed must be a non-negative integer, got -2"),
     ],
 )
 def test_bad_options_are_named(kwargs, exc, message):
     with pytest.raises(exc) as info:
         check_grad(f, grad, X, **kwargs)
-    assert str(info.value).startswith(message)
+    assert str(info.value) == message
+
+
+def test_what_is_not_callable_is_named():
+    with pytest.raises(TypeError) as info:
+        check_grad(3, grad, X)
+    assert str(info.value) == "f must be callable, got int 3"
+    with pytest.raises(TypeError) as info:
+        check_grad(f, None, X)
+    assert str(info.value) == "grad_f must be callable, got None"
 
 
 def test_options_at_their_limits_are_accepted():
     assert check_grad(f, grad, X, step=np.float64(0.5), seed=np.int64(0), directions=0)
     assert check_grad(f, grad, X, rtol=np.float32(1e-6), atol=0, factors={"m": 2})
+    assert check_grad(f, grad, X, full=np.bool_(False), samples=np.int64(2)).mode == "fast"
+    assert check_grad(f, grad, X, step=1, rtol=0, atol=np.int64(1)).atol == 1.0
 
 
 def test_a_gradient_that_is_not_real_is_refused():
