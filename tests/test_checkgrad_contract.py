@@ -369,6 +369,11 @@ def test_a_misshapen_gradient_fails_with_no_error_numbers():
             "method must be one of ['central', 'richardson', 'complex'], got 3",
         ),
         (dict(full=1), TypeError, "full must be True, False or None, got int 1"),
+        (
+            dict(method="forward"),
+            ValueError,
+            "method must be one of ['central', 'richardson', 'complex'], got 'forward'",
+        ),
         (dict(atol=[1]), TypeError, "atol must be a non-negative number, got a list"),
         (dict(directions=-1), ValueError, "directions must be a non-negative integer, got -1"),
         (dict(samples=2.0), ValueError, "samples must be a non-negative integer, got 2.0"),
@@ -708,3 +713,25 @@ def test_a_still_f_of_many_entries_is_moved_along_random_signs():
     report = check_grad(lambda x: float(np.floor(np.sum(x) / 2000)), lambda x: 0 * x, x)
     assert (report.verdict, report.mode, report.noise) == ("pass", "fast", 0.0)
     assert "same value at every point tried" in report.notes[-1]
+
+
+def test_the_complex_step_reference_is_never_taken_twice():
+    """The complex step is exact to rounding: a failing entry is not looked at again."""
+    square = lambda x: np.sum(x**2)  # noqa: E731
+    x = np.array([0.0, 1.0, 2.0])
+    right = check_grad(square, lambda x: 2 * x, x, method="complex")
+    wrong = check_grad(square, lambda x: -2 * x, x, method="complex")
+    assert right.ok and not wrong.ok and wrong.evaluations == right.evaluations
+
+
+def test_directions_through_kinks_near_x_are_settled_per_parameter():
+    """|x - c| with every c within 3e-5 of x: the first ladder's steps straddle the kinks, the
+    second one, below them, settles every entry and direction of each parameter."""
+    rng = np.random.default_rng(5)
+    c = rng.uniform(-1, 1, 40)
+    x = c + rng.choice([-1, 1], 40) * rng.uniform(1e-5, 3e-5, 40)
+    fp = lambda p: float(np.sum(np.abs(p["a"] - c)) + np.sum(np.abs(p["b"] - c)))  # noqa: E731
+    gp = lambda p: {"a": np.sign(p["a"] - c), "b": np.sign(p["b"] - c)}  # noqa: E731
+    report = check_grad(fp, gp, {"a": x, "b": x.copy()}, full=False, samples=4, directions=3)
+    assert report.verdict == "pass"
+    assert [(p.directions_checked, p.inconclusive) for p in report.params.values()] == [(3, 0)] * 2
