@@ -279,7 +279,10 @@ def test_the_seed_picks_the_samples_and_the_same_seed_gives_the_same_report():
 def test_progress_shows_a_bar_only_when_asked_and_for_more_than_200_entries(capsys):
     x = np.linspace(-1, 1, 201)
     check_grad(f, grad, x, progress=True)
-    assert "check_grad" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # a bar named check_grad, counting towards the 201 entries, cleared when done
+    assert err.startswith("\rcheck_grad:   0%|") and " 0/201 [" in err
+    assert "\n" not in err and err.endswith("\r")
     check_grad(f, grad, x, progress=False)
     check_grad(f, grad, x[:200], progress=True)
     assert "check_grad" not in capsys.readouterr().err
