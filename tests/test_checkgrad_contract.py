@@ -738,3 +738,16 @@ def test_directions_through_kinks_near_x_are_settled_per_parameter():
     report = check_grad(fp, gp, {"a": x, "b": x.copy()}, full=False, samples=4, directions=3)
     assert report.verdict == "pass"
     assert [(p.directions_checked, p.inconclusive) for p in report.params.values()] == [(3, 0)] * 2
+
+
+def test_no_finite_reference_leaves_no_scale_for_atol():
+    """atol is 100 eps max|g~|: where no reference is finite, there is no g~ to scale it."""
+    undefined = check_grad(
+        lambda x: float(np.sum(np.sqrt(x))), lambda x: 0.5 / np.sqrt(x), np.array([1e-300])
+    )
+    assert undefined.verdict == "inconclusive" and undefined.atol == 0.0
+
+
+def test_every_entry_of_a_misshapen_gradient_fails():
+    p = check_grad(f, lambda x: grad(x)[:5], X).params["x"]
+    assert list(p.entry_verdicts) == ["fail"] * 6 and p.failures == 6
