@@ -751,3 +751,11 @@ def test_no_finite_reference_leaves_no_scale_for_atol():
 def test_every_entry_of_a_misshapen_gradient_fails():
     p = check_grad(f, lambda x: grad(x)[:5], X).params["x"]
     assert list(p.entry_verdicts) == ["fail"] * 6 and p.failures == 6
+
+
+def test_relative_errors_of_a_small_gradient():
+    """The relative error is |g - g~| / max(|g|, |g~|), however small the gradient."""
+    small = lambda x: 1e-3 * f(x)  # noqa: E731
+    report = check_grad(small, lambda x: 2e-3 * grad(x), X)
+    assert report.max_rel_error == pytest.approx(0.5, rel=1e-6)
+    assert report.params["x"].max_rel_error == report.max_rel_error
