@@ -280,16 +280,20 @@ def _report_lines(report: GradCheckReport) -> list[str]:
 # -- step 0: the options -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Options:
-    method: str
-    rtol: float | None
-    atol: float | None
-    start: float | None  # the ladder's largest step (times max(|x_i|, 1)); None: LADDER_START
-    full: bool | None
-    directions: int
-    samples: int
-    factors: Mapping | None
-    seed: int
-    progress: bool | None
+    """check_grad's options, checked (``_options``); the defaults are check_grad's."""
+
+    method: str = "richardson"
+    rtol: float | None = None
+    atol: float | None = None
+    start: float | None = (
+        None  # the ladder's largest step (times max(|x_i|, 1)); None: LADDER_START
+    )
+    full: bool | None = None
+    directions: int = 3
+    samples: int = 24
+    factors: Mapping | None = None
+    seed: int = 0
+    progress: bool | None = None
     floor_step: float | None = None  # the step the noise floor is measured over; None: start
     second: bool = False  # the second ladder, below the first
     patient: bool = False  # run every step of the ladder (no early stop)
@@ -492,7 +496,20 @@ def _complex_ladder(value: float, eps: float) -> LadderResult:
     """The complex step as a (one-rung) ladder: exact to rounding, no kinks (f is analytic)."""
     est = Estimate(value, 4 * eps * abs(value), COMPLEX_STEP)
     zero = Estimate(0.0, 0.0)
-    return LadderResult(est, est, est, zero, 1, math.isfinite(value), zero, COMPLEX_STEP)
+    return LadderResult(est, est, est, zero, math.isfinite(value), zero, COMPLEX_STEP)
+
+
+def _ladder(problem: Problem, along, noise: Noise, tol: Tolerance, opts, largest, spread=0.0):
+    """The reference ladder of one entry (``along`` a flat index) or one direction (``along``
+    a vector): the complex step, or the step ladder of ``opts`` (extrapolated unless the method
+    is "central"), stopped early (``_stop_rule``) unless ``opts.patient``."""
+    entry = isinstance(along, int)
+    if opts.method == "complex":
+        v = np.where(np.arange(problem.x0.size) == along, 1.0, 0.0) if entry else along
+        return _complex_ladder(problem.complex_step(v), problem.ev.eps)
+    run = problem.entry_ladder if entry else problem.direction_ladder
+    stop = None if opts.patient else _stop_rule(tol, largest, spread)
+    return run(along, noise, opts.start, opts.method != "central", stop)
 
 
 def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opts, bar, seen=None):
@@ -504,20 +521,7 @@ def _entry_reference(problem: Problem, chosen, noise: Noise, tol: Tolerance, opt
         iterator = bar(iterator, total=len(chosen))
     resolution = opts.resolution() * np.maximum(np.abs(problem.x0[chosen]), 1.0)
     for i, largest in zip(iterator, resolution):
-        if opts.method == "complex":
-            e = np.zeros(problem.x0.size)
-            e[i] = 1.0
-            ladders.append(_complex_ladder(problem.complex_step(e), problem.ev.eps))
-            continue
-        ladders.append(
-            problem.entry_ladder(
-                int(i),
-                noise,
-                opts.start,
-                extrapolate=opts.method != "central",
-                good_enough=None if opts.patient else _stop_rule(tol, largest),
-            )
-        )
+        ladders.append(_ladder(problem, int(i), noise, tol, opts, largest))
     if seen is not None:
         seen.extend(lad.values for lad in ladders)
     ref = Reference.from_ladders(ladders, tol.confidence)
@@ -530,18 +534,7 @@ def _direction_reference(
 ) -> Reference:
     ladders = []
     for v, spread in zip(directions, spreads):
-        if opts.method == "complex":
-            ladders.append(_complex_ladder(problem.complex_step(v), problem.ev.eps))
-            continue
-        ladders.append(
-            problem.direction_ladder(
-                v,
-                noise,
-                opts.start,
-                opts.method != "central",
-                None if opts.patient else _stop_rule(tol, opts.resolution(), spread),
-            )
-        )
+        ladders.append(_ladder(problem, v, noise, tol, opts, opts.resolution(), spread))
     if seen is not None:
         seen.extend(lad.values for lad in ladders)
     ref = Reference.from_ladders(ladders, tol.confidence)
@@ -1065,7 +1058,7 @@ def settle_entries(
     problem = Problem.build(f, x, "richardson", None)
     noise = problem.measure_noise(np.random.default_rng(seed))
     tol = Tolerance.choose(grad_eps, noise, numerical_scale)
-    opts = _Options("richardson", None, None, None, True, 0, 0, None, seed, False, patient=True)
+    opts = _Options(patient=True)  # richardson ladders from LADDER_START, run to their end
     fine = _finer(opts)
     out = {}
     for i, name in enumerate(problem.structure.keys):

@@ -216,7 +216,6 @@ class LadderResult:
     right: Estimate
     left: Estimate
     jump: Estimate  # from the finest rows: what confirms a kink
-    evaluations: int
     finite: bool  # False when phi was finite at fewer than two pairs of steps
     jump_all: Estimate = _NONE  # from every row
     smallest_step: float = math.inf  # the smallest step taken so far
@@ -274,11 +273,10 @@ def run_ladder(
         "left": _Tableau(1, 2.0),
         "jump": _Tableau(1, 4.0),
     }
-    calls, usable, rows = 0, 0, []
-    result = LadderResult(_NONE, _NONE, _NONE, _NONE, 0, False, _NONE)
+    usable, rows = 0, []
+    result = LadderResult(_NONE, _NONE, _NONE, _NONE, False, _NONE)
     for h in steps:
         fp, fm, hp, hm = pair(float(h))
-        calls += 2
         if not (math.isfinite(fp) and math.isfinite(fm)) or hp <= 0 or hm <= 0:
             continue
         usable += 1
@@ -298,10 +296,10 @@ def run_ladder(
         # a kink is confirmed only where the steps have shrunk: at the finest rows
         best["jump_all"] = best["jump"]
         best["jump"] = tableaus["jump"].best(noise, last=KINK_ROWS)
-        result = LadderResult(**best, evaluations=calls, finite=usable >= 2, smallest_step=h)
+        result = LadderResult(**best, finite=usable >= 2, smallest_step=h)
         if good_enough is not None and usable >= LADDER_MIN_STEPS and good_enough(result):
             break
-    return replace(result, evaluations=calls, finite=usable >= 2, values=tuple(rows))
+    return replace(result, finite=usable >= 2, values=tuple(rows))
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def scalar_output(value, name: str = "f"):
             raise TypeError(f"{name} must return a scalar, got an array of shape {arr.shape}")
         if arr.dtype.kind not in "biufc":
             raise TypeError(f"{name} must return a number, got an array of dtype {arr.dtype}")
-        item = arr.reshape(()).item()
+        item = arr.item()  # size 1: the one value, whatever the shape
         return complex(item) if isinstance(item, complex) else float(item)
     try:
         return float(value)

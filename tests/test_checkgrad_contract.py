@@ -81,7 +81,7 @@ def test_a_passing_report_and_its_json():
     assert (data["mode"], data["method"], data["eval_dtype"]) == ("full", "richardson", "float64")
     assert data["reason"] == data["advice"] == "" and data["worst"] == []
     assert data["inconclusive"] == 0 and data["notes"] == []
-    assert data["rtol"] == pytest.approx(7 * math.sqrt(np.finfo(float).eps))
+    assert data["rtol"] == pytest.approx(7 * math.sqrt(np.finfo(float).eps), abs=0)
     assert data["evaluations"] == report.evaluations > 2 * X.size
     assert 0 < data["seconds"] == report.seconds
     assert data["noise"] == report.noise > 0 and data["floor"] == report.floor > 0
@@ -195,7 +195,7 @@ def test_rtol_and_atol_are_the_tolerance():
     assert check_grad(f, shifted, X, atol=1e-5).verdict == "fail"
     default = check_grad(f, grad, X)
     eps = np.finfo(float).eps
-    assert default.atol == pytest.approx(100 * eps * np.max(np.abs(grad(X))), rel=1e-6)
+    assert default.atol == pytest.approx(100 * eps * np.max(np.abs(grad(X))), rel=1e-6, abs=0)
     assert check_grad(f, grad, X, rtol=0, atol=0).rtol == 0.0  # zero is allowed
 
 
@@ -207,7 +207,7 @@ def test_step_is_the_largest_step_of_the_ladder():
     default = check_grad(noisy, grad, X)
     assert half.noise == whole.noise == default.noise
     assert default.floor == whole.floor
-    assert half.floor == pytest.approx(2 * whole.floor, rel=1e-12)
+    assert half.floor == pytest.approx(2 * whole.floor, rel=1e-12, abs=0)
 
 
 def test_method_is_used_and_reported():
@@ -279,7 +279,10 @@ def test_the_seed_picks_the_samples_and_the_same_seed_gives_the_same_report():
 def test_progress_shows_a_bar_only_when_asked_and_for_more_than_200_entries(capsys):
     x = np.linspace(-1, 1, 201)
     check_grad(f, grad, x, progress=True)
-    assert "check_grad" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # a bar named check_grad, counting towards the 201 entries, cleared when done
+    assert err.startswith("\rcheck_grad:   0%|") and " 0/201 [" in err
+    assert "\n" not in err and err.endswith("\r")
     check_grad(f, grad, x, progress=False)
     check_grad(f, grad, x[:200], progress=True)
     assert "check_grad" not in capsys.readouterr().err
@@ -316,6 +319,7 @@ def test_an_inconclusive_report_says_why_and_what_to_do():
     assert lines[at + 1] == f"  advice: {advice}"
     # 1e-8 sin(x) is below the ulp of 1e12: f never moved, and the report says it relied on that
     assert "same value at every point tried" in lines[-1]
+    assert [e.reason for e in report.inconclusive] == ["noise"] * 4
 
 
 def test_assert_grad_close_passes_its_keywords_on():
@@ -362,24 +366,46 @@ def test_a_misshapen_gradient_fails_with_no_error_numbers():
         (dict(step=True), TypeError, "step must be a non-negative number, got the boolean True"),
         (dict(rtol=-1e-3), ValueError, "rtol must be a non-negative finite number, got -0.001"),
         (dict(atol=math.nan), ValueError, "atol must be a non-negative finite number, got nan"),
-        (dict(method=3), ValueError, "method must be one of ['central', 'richardson', 'complex']"),
-        (dict(full=1), TypeError, "full must be True, False or None, got "),
+        (
+            dict(method=3),
+            ValueError,
+            "method must be one of ['central', 'richardson', 'complex'], got 3",
+        ),
+        (dict(full=1), TypeError, "full must be True, False or None, got int 1"),
+        (
+            dict(method="forward"),
+            ValueError,
+            "method must be one of ['central', 'richardson', 'complex'], got 'forward'",
+        ),
         (dict(atol=[1]), TypeError, "atol must be a non-negative number, got a list"),
         (dict(directions=-1), ValueError, "directions must be a non-negative integer, got -1"),
         (dict(samples=2.0), ValueError, "samples must be a non-negative integer, got 2.0"),
         (dict(seed=True), ValueError, "seed must be a non-negative integer, got True"),
-        (dict(factors=[2]), TypeError, "factors must be a dict of name -> number, got "),
+        (dict(factors=[2]), TypeError, "factors must be a dict of name -> number, got a list"),
+        (dict(rtol="1"), TypeError, "rtol must be a non-negative number, got str '1'"),
+        (dict(seed=-2), ValueError, "seed must be a non-negative integer, got -2"),
     ],
 )
 def test_bad_options_are_named(kwargs, exc, message):
     with pytest.raises(exc) as info:
         check_grad(f, grad, X, **kwargs)
-    assert str(info.value).startswith(message)
+    assert str(info.value) == message
+
+
+def test_what_is_not_callable_is_named():
+    with pytest.raises(TypeError) as info:
+        check_grad(3, grad, X)
+    assert str(info.value) == "f must be callable, got int 3"
+    with pytest.raises(TypeError) as info:
+        check_grad(f, None, X)
+    assert str(info.value) == "grad_f must be callable, got None"
 
 
 def test_options_at_their_limits_are_accepted():
     assert check_grad(f, grad, X, step=np.float64(0.5), seed=np.int64(0), directions=0)
     assert check_grad(f, grad, X, rtol=np.float32(1e-6), atol=0, factors={"m": 2})
+    assert check_grad(f, grad, X, full=np.bool_(False), samples=np.int64(2)).mode == "fast"
+    assert check_grad(f, grad, X, step=1, rtol=0, atol=np.int64(1)).atol == 1.0
 
 
 def test_a_gradient_that_is_not_real_is_refused():
@@ -402,8 +428,8 @@ def test_settling_chosen_entries_of_a_dict_with_ladders():
     eps = float(np.finfo(float).eps)
     refs, tol = settle_entries(fd, x, {"w": [1, 4]}, eps, 3.0)
     assert list(refs) == ["w"] and len(refs["w"]) == 2  # the first ladder and the finer one
-    assert tol.rtol == pytest.approx(7 * math.sqrt(eps))
-    assert tol.atol == pytest.approx(100 * eps * 3.0)
+    assert tol.rtol == pytest.approx(7 * math.sqrt(eps), abs=0)
+    assert tol.atol == pytest.approx(100 * eps * 3.0, abs=0)
     right = grad(x["w"][[1, 4]])
     verdicts, allowed, values = judge_settled(right, refs["w"], tol)
     assert list(verdicts) == ["pass", "pass"]
@@ -427,7 +453,9 @@ def test_the_complex_step_reference():
     assert wrong.params["x"].diagnosis.kinds == ["sign"]
     eps = np.finfo(float).eps
     for e in wrong.worst:
-        assert e.reference_error == pytest.approx(4 * eps * abs(e.numerical), rel=1e-12)
+        # (abs=0: approx's default absolute tolerance, 1e-12, would swallow numbers this small)
+        assert e.reference_error == pytest.approx(4 * eps * abs(e.numerical), rel=1e-12, abs=0)
+    assert [e.reference_error for e in wrong.worst] == [16 * eps, 8 * eps]
     tiny = lambda x: 1e-10 * np.sum(x**2)  # noqa: E731
     assert check_grad(tiny, lambda x: 2e-10 * x, np.array([1.0, 2.0]), method="complex")
 
@@ -450,6 +478,9 @@ def test_pytest_shows_the_report_not_the_frame_of_assert_grad_close():
         assert_grad_close(f, lambda x: -grad(x), X)
     shown = [e.name for e in info.traceback if not e.ishidden(info)]
     assert "assert_grad_close" not in shown and "check_grad" not in shown
+    # the frame that raises is the hidden one (whatever the function's name at run time)
+    raising = info.traceback[-1]
+    assert str(raising.statement).strip() == "raise err" and raising.ishidden(info)
 
 
 def test_the_printed_tolerance_line_and_the_worst_entry_index():
@@ -534,3 +565,197 @@ def test_the_fast_check_does_not_call_a_rectangular_gradient_transposed():
     assert report.verdict == "fail"
     assert "transpose" not in report.params["x"].diagnosis.kinds
     assert "scale" in report.params["x"].diagnosis.kinds
+
+
+def test_a_gradient_key_x_lacks_is_noted_not_refused():
+    x = {"a": np.array([1.0, 2.0]), "b": np.array(0.5)}
+    report = check_grad(
+        lambda p: float(np.sum(p["a"] ** 2) + p["b"] ** 2),
+        lambda p: {"a": 2 * p["a"], "b": 2 * p["b"], "c": np.ones(3)},
+        x,
+    )
+    assert report.ok and report.notes == [
+        "grad_f returned a dict with keys ['a', 'b', 'c'] at x, which has keys ['a', 'b']: "
+        "unexpected ['c']"
+    ]
+    assert "  note: grad_f returned a dict" in str(report)
+
+
+def test_settling_is_reproducible_and_seeded():
+    from backproof.compare.checkgrad import settle_entries
+
+    x = {"w": np.linspace(-1.0, 1.3, 6)}
+    fd = lambda p: f(p["w"])  # noqa: E731
+    eps = float(np.finfo(float).eps)
+    default = settle_entries(fd, x, {"w": [1, 4]}, eps, 3.0)[1]
+    assert settle_entries(fd, x, {"w": [1, 4]}, eps, 3.0, seed=0)[1] == default
+    assert settle_entries(fd, x, {"w": [1, 4]}, eps, 3.0, seed=1)[1] != default  # other lines
+
+
+def test_the_printed_fast_check_says_how_to_check_every_entry():
+    x = np.linspace(-1, 1, 40)
+    line = str(check_grad(f, grad, x, full=False, samples=3, directions=2)).splitlines()[1]
+    assert line.startswith(
+        "  fast check: 2 random directions and 3 sampled entries (full=True checks every "
+        "entry); richardson differences in float64, "
+    )
+
+
+def test_each_direction_of_a_fast_check_costs_one_ladder():
+    """A direction is checked like an entry: the complex step once, a step ladder otherwise,
+    which stops as soon as its estimate settles inside the direction's tolerance (scaled by
+    sum |g_j v_j|): for sin, within the 4 rungs it never stops before when extrapolated, 8
+    with plain central differences."""
+    x = np.linspace(-1, 1, 40)
+    sin = lambda x: np.sum(np.sin(x))  # noqa: E731
+    cost = {}
+    for method in ("complex", "richardson", "central"):
+        counts = [
+            check_grad(sin, np.cos, x, full=False, samples=3, directions=d, method=method)
+            for d in (0, 3)
+        ]
+        assert [r.verdict for r in counts] == ["pass", "pass"]
+        cost[method] = (counts[1].evaluations - counts[0].evaluations) / 3
+    assert cost["complex"] == 1 and cost["richardson"] == 2 * 4
+    assert 2 * 4 < cost["central"] <= 2 * 8
+
+
+@pytest.mark.parametrize("tolerance", ["atol", "rtol"])
+def test_a_direction_is_allowed_its_entries_tolerances_summed(tolerance):
+    """Along v the tolerance is atol sum |v_j| + rtol sum |g_j v_j|: a gradient off by half
+    the tolerance in every entry passes along every direction too, whatever cancels."""
+    x = np.linspace(-1, 1, 40)
+    if tolerance == "atol":
+        kwargs, off = {"atol": 1e-4, "rtol": 0.0}, lambda x: np.cos(x) + 0.5e-4
+    else:
+        kwargs, off = {"rtol": 1e-4, "atol": 0.0}, lambda x: np.cos(x) * (1 + 0.5e-4)
+    sin = lambda x: float(np.sum(np.sin(x)))  # noqa: E731
+    report = check_grad(sin, off, x, full=False, samples=3, directions=3, **kwargs)
+    assert report.verdict == "pass" and report.params["x"].directions_checked == 3
+    worse = {"atol": lambda x: np.cos(x) + 2e-4, "rtol": lambda x: np.cos(x) * (1 + 2e-4)}
+    assert check_grad(sin, worse[tolerance], x, full=False, samples=3, **kwargs).verdict == "fail"
+
+
+def _kinked_and_undefined(x):
+    """|x0| with a little noise (a kink at 0 the noise blurs), sqrt(x1) (undefined left of 0),
+    and x2^2."""
+    return float(abs(x[0]) + 1e-7 * np.sin(1e9 * x[0]) + np.sqrt(x[1]) + x[2] ** 2)
+
+
+def test_the_worst_entries_are_the_fails_then_the_least_settled():
+    x = np.array([0.0, 1e-300, 1.0])
+    wrong = lambda x: np.array([1.0005, 0.5 / np.sqrt(x[1]), 4 * x[2]])  # noqa: E731
+    report = check_grad(_kinked_and_undefined, wrong, x)
+    assert [(e.index, e.verdict, e.reason) for e in report.worst] == [
+        ((2,), "fail", ""),
+        ((1,), "inconclusive", "not finite nearby"),  # no reference at all: the furthest
+        ((0,), "inconclusive", "kink"),
+    ]
+    assert report.verdict == "fail" and report.params["x"].reason == ""
+
+
+def test_an_inconclusive_parameter_names_its_commonest_cause():
+    from backproof.compare.verdicts import ADVICE, REASONS
+
+    undefined = check_grad(
+        lambda x: float(np.sum(np.sqrt(x))), lambda x: 0.5 / np.sqrt(x), np.array([1.0, 1e-300])
+    )
+    assert undefined.verdict == "inconclusive"
+    assert undefined.reason == REASONS["not finite nearby"]
+    assert undefined.advice == ADVICE["not finite nearby"]
+    noisy = lambda x: float(np.sum(np.abs(x)) + 1e-7 * np.sin(1e9 * (x[0] + x[1])))  # noqa: E731
+    kinked = check_grad(noisy, lambda x: np.array([1.0005, 1.0]), np.array([0.0, 1.0]))
+    assert kinked.verdict == "inconclusive" and kinked.reason == REASONS["kink"]
+    assert [e.reason for e in kinked.inconclusive] == ["kink"]
+
+
+def test_the_tolerance_follows_the_gradient_s_precision():
+    """rtol is 7 sqrt(eps) of the coarser of f's evaluation dtype and the gradient's."""
+    x = np.linspace(-1.0, 1.3, 6)
+    eps32, eps64 = np.finfo(np.float32).eps, np.finfo(np.float64).eps
+    g32 = check_grad(f, lambda x: grad(x).astype(np.float32), x)
+    assert g32.ok and g32.rtol == pytest.approx(7 * math.sqrt(eps32), rel=1e-12, abs=0)
+    cube = lambda x: float(np.sum(x**3))  # noqa: E731
+    ints = check_grad(cube, lambda x: (3 * x**2).astype(np.int64), np.array([1.0, 2.0]))
+    assert ints.ok and ints.rtol == pytest.approx(7 * math.sqrt(eps64), rel=1e-12, abs=0)
+
+
+def test_a_smooth_f_is_settled_by_the_first_ladder_of_each_entry():
+    """Extrapolated, sin's derivative settles within the 4 rungs a ladder never stops before;
+    with plain central differences within the 12 rungs of the first ladder, so that no entry
+    needs the second: a ladder stopped before its estimate is settled costs a second one."""
+    x = np.linspace(-1, 1, 40)
+    sin = lambda x: float(np.sum(np.sin(x)))  # noqa: E731
+    cost = {}
+    for method in ("richardson", "central"):
+        counts = [
+            check_grad(sin, np.cos, x, full=False, samples=s, directions=0, method=method)
+            for s in (3, 9)
+        ]
+        assert [r.verdict for r in counts] == ["pass", "pass"]
+        cost[method] = (counts[1].evaluations - counts[0].evaluations) / 6
+    assert cost["richardson"] == 2 * 4 and 2 * 4 < cost["central"] <= 2 * 12
+
+
+@pytest.mark.parametrize("loose", [{"rtol": 1e-3}, {"atol": 1e-3}])
+def test_a_looser_tolerance_lets_the_ladders_stop_sooner(loose):
+    """The ladders stop once their estimate is settled well inside the tolerance asked for."""
+    x = np.linspace(-1, 1, 7)
+    sin = lambda x: float(np.sum(np.sin(x)))  # noqa: E731
+    default = check_grad(sin, np.cos, x, method="central")
+    looser = check_grad(sin, np.cos, x, method="central", **loose)
+    assert default.ok and looser.ok and looser.evaluations < default.evaluations
+
+
+def test_a_still_f_of_many_entries_is_moved_along_random_signs():
+    """Above FULL_CHECK_LIMIT entries, an f that never moved near x is certified flat after
+    moving every entry by the largest step at once, with random signs: a floor of sum(x) over a
+    grid of 2000 stays put (sum(x) = 1000.5 moves by about 22), while moving every entry
+    the same way would reach the next step of the grid."""
+    x = np.full(FULL_CHECK_LIMIT + 1, 0.5)
+    report = check_grad(lambda x: float(np.floor(np.sum(x) / 2000)), lambda x: 0 * x, x)
+    assert (report.verdict, report.mode, report.noise) == ("pass", "fast", 0.0)
+    assert "same value at every point tried" in report.notes[-1]
+
+
+def test_the_complex_step_reference_is_never_taken_twice():
+    """The complex step is exact to rounding: a failing entry is not looked at again."""
+    square = lambda x: np.sum(x**2)  # noqa: E731
+    x = np.array([0.0, 1.0, 2.0])
+    right = check_grad(square, lambda x: 2 * x, x, method="complex")
+    wrong = check_grad(square, lambda x: -2 * x, x, method="complex")
+    assert right.ok and not wrong.ok and wrong.evaluations == right.evaluations
+
+
+def test_directions_through_kinks_near_x_are_settled_per_parameter():
+    """|x - c| with every c within 3e-5 of x: the first ladder's steps straddle the kinks, the
+    second one, below them, settles every entry and direction of each parameter."""
+    rng = np.random.default_rng(5)
+    c = rng.uniform(-1, 1, 40)
+    x = c + rng.choice([-1, 1], 40) * rng.uniform(1e-5, 3e-5, 40)
+    fp = lambda p: float(np.sum(np.abs(p["a"] - c)) + np.sum(np.abs(p["b"] - c)))  # noqa: E731
+    gp = lambda p: {"a": np.sign(p["a"] - c), "b": np.sign(p["b"] - c)}  # noqa: E731
+    report = check_grad(fp, gp, {"a": x, "b": x.copy()}, full=False, samples=4, directions=3)
+    assert report.verdict == "pass"
+    assert [(p.directions_checked, p.inconclusive) for p in report.params.values()] == [(3, 0)] * 2
+
+
+def test_no_finite_reference_leaves_no_scale_for_atol():
+    """atol is 100 eps max|g~|: where no reference is finite, there is no g~ to scale it."""
+    undefined = check_grad(
+        lambda x: float(np.sum(np.sqrt(x))), lambda x: 0.5 / np.sqrt(x), np.array([1e-300])
+    )
+    assert undefined.verdict == "inconclusive" and undefined.atol == 0.0
+
+
+def test_every_entry_of_a_misshapen_gradient_fails():
+    p = check_grad(f, lambda x: grad(x)[:5], X).params["x"]
+    assert list(p.entry_verdicts) == ["fail"] * 6 and p.failures == 6
+
+
+def test_relative_errors_of_a_small_gradient():
+    """The relative error is |g - g~| / max(|g|, |g~|), however small the gradient."""
+    small = lambda x: 1e-3 * f(x)  # noqa: E731
+    report = check_grad(small, lambda x: 2e-3 * grad(x), X)
+    assert report.max_rel_error == pytest.approx(0.5, rel=1e-6)
+    assert report.params["x"].max_rel_error == report.max_rel_error

@@ -6,7 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from backproof.compare.numerical import numerical_grad, scalar_output
+from backproof.compare.fdpolicy import COMPLEX_STEP
+from backproof.compare.numerical import (
+    FDResult,
+    Problem,
+    entry_derivatives,
+    numerical_grad,
+    scalar_output,
+)
 
 
 def cube(x):
@@ -179,3 +186,119 @@ def test_the_complex_step_safety_check_moves_each_entry_its_own_way():
 def test_a_complex_safe_f_flat_along_the_check_is_accepted():
     g = numerical_grad(lambda x: np.sum(x**2), np.zeros(2), "complex")
     assert g.tolist() == [0.0, 0.0]
+
+
+def test_the_callable_error_names_what_was_given():
+    with pytest.raises(TypeError) as info:
+        numerical_grad(3, np.ones(2))
+    assert str(info.value) == "f must be callable, got int 3"
+
+
+def test_the_error_of_a_float32_x_is_float64_like_the_gradient():
+    x = {"a": np.array([0.5, 2.0], dtype=np.float32), "b": np.ones(2, dtype=np.float32)}
+    g, err = numerical_grad(lambda p: cube(p["a"]) + cube(p["b"]), x, return_error=True)
+    assert [g["a"].dtype, g["b"].dtype] == [np.float64, np.float64]
+    assert [err["a"].dtype, err["b"].dtype] == [np.float64, np.float64]
+    assert err["a"].shape == (2,) and np.all(err["a"] > 0)
+
+
+def kinked_problem(method):
+    """|x_1| has a kink at x_1 = 0; x_0^3 and x_2^3 are smooth."""
+    return Problem.build(
+        lambda x: cube(x[::2]) + abs(float(x[1])), np.array([0.5, 0.0, -1.0]), method, None
+    )
+
+
+def test_entry_derivatives_flag_a_kink_in_a_boolean_mask():
+    problem = kinked_problem("richardson")
+    result = entry_derivatives(
+        problem.ev, problem.x0, [0, 1, 2], "richardson", problem.steps, problem.f0
+    )
+    assert isinstance(result, FDResult)
+    assert result.kink.dtype == np.bool_ and result.kink.tolist() == [False, True, False]
+    np.testing.assert_allclose(result.estimate, [0.75, 0.0, 3.0], rtol=1e-9, atol=1e-12)
+    assert result.error.shape == (3,) and np.all(result.error > 0)
+    # central differences give no kink hint: every flag is False, still a boolean mask
+    central = entry_derivatives(
+        problem.ev, problem.x0, [1, 2], "central", problem.steps, problem.f0
+    )
+    assert central.kink.dtype == np.bool_ and central.kink.tolist() == [False, False]
+
+
+def test_entry_derivatives_report_progress_over_the_entries():
+    problem = kinked_problem("central")
+    calls = []
+
+    def progress(iterable, total):
+        calls.append(total)
+        return iter(list(iterable))
+
+    result = entry_derivatives(
+        problem.ev,
+        problem.x0,
+        np.array([2, 0]),
+        "central",
+        problem.steps,
+        problem.f0,
+        progress=progress,
+    )
+    assert calls == [2]
+    np.testing.assert_allclose(result.estimate, [3.0, 0.75], rtol=1e-9)
+
+
+def test_a_direction_ladder_along_a_unit_vector_is_the_entry_ladder():
+    """Along e_i the direction ladder takes the steps of entry i's (scale 1 when |x_i| <= 1),
+    from the start given, extrapolated or not, stopping where good_enough says."""
+    f = lambda x: float(np.sum(np.exp(x)))  # noqa: E731
+    problem = Problem.build(f, np.array([0.5, 0.0]), "richardson", None)
+    noise = problem.measure_noise(np.random.default_rng(0))
+    e0 = np.array([1.0, 0.0])
+    for start, extrapolate, stop in [
+        (0.25, True, None),
+        (0.125, False, None),
+        (None, True, lambda lad: True),
+    ]:
+        by_entry = problem.entry_ladder(0, noise, start, extrapolate, stop)
+        along = problem.direction_ladder(e0, noise, start, extrapolate, stop)
+        assert along.values == by_entry.values
+        assert along.central == by_entry.central
+        first = 0.5 if start is None else start
+        assert along.values[0][2] == first and len(along.values) == (4 if stop else 12)
+    plain = problem.direction_ladder(e0, noise, 0.25, False, None)
+    extrapolated = problem.direction_ladder(e0, noise, 0.25, True, None)
+    assert abs(extrapolated.central.value - np.exp(0.5)) < 1e-9
+    assert abs(plain.central.value - np.exp(0.5)) > 1e-9  # the plain central difference's h^2
+
+
+def test_the_complex_step_check_holds_for_large_entries():
+    # a least-squares fit of parameters of size 1e6 near its optimum: the check's direction
+    # moves each entry by its own size; one of size 1 would move 1e6 by less than its
+    # rounding at the central difference's step, and see a slope 0
+    target = np.array([1e6, -2e6])
+    x = target + np.array([0.5, -1.0])
+    g = numerical_grad(lambda x: np.sum((x - target) ** 2), x, "complex")
+    np.testing.assert_allclose(g, [1.0, -2.0], rtol=1e-9)
+
+
+def test_a_zero_f_is_complex_safe():
+    g = numerical_grad(lambda x: np.sum(x * 0.0), np.array([0.5, -1.0]), "complex")
+    assert g.tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("times, safe", [(9.5, True), (10.5, False)])
+def test_the_complex_step_may_differ_from_central_by_ten_error_bounds(times, safe):
+    """f is the constant 1 for real x, so central differences say 0 with the round-off bound
+    10 eps |f| / h (h = eps^(1/3)); its complex step says c. c beyond 10 bounds: not safe."""
+    eps = np.finfo(float).eps
+    c = times * 10 * eps / eps ** (1 / 3)  # times the bound
+
+    def f(x):
+        if np.iscomplexobj(x):
+            return 1.0 + 1j * c * COMPLEX_STEP * float(np.sum(np.abs(x.imag) > 0) > 0)
+        return 1.0
+
+    if safe:
+        assert numerical_grad(f, np.array([0.5, -1.0]), "complex") == pytest.approx([c, c])
+    else:
+        with pytest.raises(ValueError, match="complex-step derivative"):
+            numerical_grad(f, np.array([0.5, -1.0]), "complex")
