@@ -280,19 +280,19 @@ def _report_lines(report: GradCheckReport) -> list[str]:
 # -- step 0: the options -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Options:
-    """check_grad's options, checked (``_options``); the defaults are check_grad's."""
+    """check_grad's options, checked (``_options``). check_grad gives every field; the
+    defaults (nothing asked, no directions, no samples) are for ``settle_entries``."""
 
-    method: str = "richardson"
+    method: str
+    seed: int
     rtol: float | None = None
     atol: float | None = None
-    start: float | None = (
-        None  # the ladder's largest step (times max(|x_i|, 1)); None: LADDER_START
-    )
+    # the ladder's largest step (times max(|x_i|, 1)); None: LADDER_START
+    start: float | None = None
     full: bool | None = None
-    directions: int = 3
-    samples: int = 24
+    directions: int = 0
+    samples: int = 0
     factors: Mapping | None = None
-    seed: int = 0
     progress: bool | None = None
     floor_step: float | None = None  # the step the noise floor is measured over; None: start
     second: bool = False  # the second ladder, below the first
@@ -341,15 +341,15 @@ def _options(f, grad_f, **kw) -> _Options:
     atol = None if kw["atol"] is None else _check_positive("atol", kw["atol"])
     return _Options(
         method,
-        rtol,
-        atol,
-        step,
-        None if full is None else bool(full),
-        int(kw["directions"]),
-        int(kw["samples"]),
-        factors,
         int(kw["seed"]),
-        kw["progress"],
+        rtol=rtol,
+        atol=atol,
+        start=step,
+        full=None if full is None else bool(full),
+        directions=int(kw["directions"]),
+        samples=int(kw["samples"]),
+        factors=factors,
+        progress=kw["progress"],
     )
 
 
@@ -1058,7 +1058,7 @@ def settle_entries(
     problem = Problem.build(f, x, "richardson", None)
     noise = problem.measure_noise(np.random.default_rng(seed))
     tol = Tolerance.choose(grad_eps, noise, numerical_scale)
-    opts = _Options(patient=True)  # richardson ladders from LADDER_START, run to their end
+    opts = _Options("richardson", seed, patient=True)  # ladders from LADDER_START, run to the end
     fine = _finer(opts)
     out = {}
     for i, name in enumerate(problem.structure.keys):
