@@ -202,3 +202,39 @@ def test_a_float32_ladder_divides_by_the_steps_actually_taken():
     for fp, fm, hp, hm in ladder.values:
         assert (fp - fm) / (hp + hm) == pytest.approx(2.0, rel=1e-12)
     assert ladder.central.value == pytest.approx(2.0, rel=1e-12)
+
+
+# -- the noise lines -------------------------------------------------------------------------------
+BIG = np.array([1000.0, -2000.0, 3000.0])  # entries far from 1: every move scales with them
+
+
+def noise_of(f, x):
+    return Problem.build(f, x, "richardson", None).measure_noise(np.random.default_rng(0))
+
+
+def test_noise_lines_at_large_entries_avoid_a_kink_at_x_itself():
+    """Each line is centred 32 spacings away along another direction, in proportion to each
+    entry's size: closer, the lines would cross the kink of |x - c| at x = c, read as noise."""
+    noise = noise_of(lambda x: float(np.sum(np.abs(x - BIG)) + 1.0), BIG.copy())
+    assert noise.level < 1e-11  # rounding of f's size (~6000 eps); the kink would read ~1e-4
+
+
+def test_noise_lines_at_large_entries_move_far_enough_to_see_a_quantised_f():
+    """f rounded to a grid of 0.1: lines whose moves scale with the entries see the grid,
+    lines of moves of size 1 would see f never change."""
+    noise = noise_of(lambda x: float(0.1 * np.round(np.sum(x) / 0.1)), BIG + 0.3)
+    assert not noise.still and noise.quantum == pytest.approx(0.1, rel=1e-9)
+    assert noise.level == pytest.approx(0.1 / np.sqrt(12), rel=1e-9)
+
+
+def test_the_complex_step_evaluates_in_float64_and_says_so():
+    """A float32 x under the complex step is evaluated in float64: an f finite at x only
+    through float32's rounding ((x + 0.5) - 0.5 - x is 0 in float64) is refused, naming it."""
+
+    def f(x):
+        return np.sum(1 / ((x + 0.5) - 0.5 - x))
+
+    x = np.array([0.1], dtype=np.float32)
+    with np.errstate(all="ignore"), pytest.raises(ValueError) as info:
+        Problem.build(f, x, "complex", None)
+    assert str(info.value) == "f(x) must be finite when evaluated in float64, got inf"
