@@ -18,7 +18,6 @@ def test_scalar_output_names_what_f_returned():
     for bad, message in [
         (True, "f must return a scalar number, got the boolean True"),
         ([1.0], "f must return a scalar number, got a list"),
-        (object(), "f must return a scalar number, got a object"),
     ]:
         with pytest.raises(TypeError) as info:
             scalar_output(bad)
@@ -136,10 +135,12 @@ def test_float64_is_used_only_when_f_x_in_float64_agrees_with_f_x_to_1e_5(
 
 
 def test_at_a_stationary_point_float64_is_chosen():
-    """Both derivative estimates are exactly 0 there: they agree."""
-    assert eval_dtype(
-        lambda x: float(np.sum(x.astype(np.float64) ** 2)), np.zeros(3, np.float32)
-    ) == (np.float64)
+    """Both derivative estimates are exactly 0 there (and so is f): they agree."""
+
+    def square(x):
+        return float(np.sum(x.astype(np.float64) ** 2))
+
+    assert eval_dtype(square, np.zeros(3, np.float32)) == np.float64
 
 
 @pytest.mark.parametrize("size", [1e-20, 1.0, 1e20])
