@@ -74,10 +74,8 @@ class Structure:
         if roots is None and isinstance(x, Mapping):
             roots = {k: str(k) for k in x}
         self.tree = Tree(x, name, roots)
-        self.name = name
         self.keys = [self.tree.label(i) for i in range(len(self.tree.leaves))]  # the names
         self.shapes = [leaf.shape for leaf in self.tree.leaves]
-        self.dtypes = [leaf.dtype for leaf in self.tree.leaves]
         self.offsets = [int(o) for o in self.tree.offsets]
         self.size = self.tree.size
 
@@ -322,7 +320,7 @@ class Problem:
         good_enough,
     ):
         """The step ladder for df/dx_i (``fdpolicy.run_ladder``)."""
-        work = self.x0.copy()
+        work = self.x0.copy()  # this ladder's own x: only entry i moves, set before each call
         xi = float(work[i])
 
         def pair(h):
@@ -332,7 +330,6 @@ class Problem:
                 work[i] = moved
                 values.append(self.ev.nearby(work))
                 actual.append(abs(moved - xi))
-            work[i] = xi
             return values[0], values[1], actual[0], actual[1]
 
         return self._ladder(pair, max(abs(xi), 1.0), noise, start, extrapolate, good_enough)
