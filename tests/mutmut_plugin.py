@@ -126,6 +126,15 @@ def pytest_runtest_logfinish(nodeid, location) -> None:
     _running_a_test = False
 
 
+def pytest_ignore_collect(collection_path, config) -> bool | None:
+    """Leave out scratch tests (``tests/test_zz_*.py``) unless they are named on the command line.
+
+    Copied into ``mutants/tests/`` to check that a new test kills a mutant while ``mutmut run``
+    is busy in that folder, they would otherwise join mutmut's next statistics run (pytest asks
+    this hook only about files it finds, not about the paths it was given)."""
+    return True if collection_path.name.startswith("test_zz_") else None
+
+
 def pytest_collectreport(report) -> None:
     global _collection_failed
     _collection_failed = _collection_failed or report.failed
