@@ -11,7 +11,8 @@ module's kill rate, with an error that depends on the sample's size, not the mod
 
 ``draw`` lists, in each module named (``module`` or ``module=fraction``), the mutants with no
 result in the result folders (``--results``, default ``mutants``), draws ``fraction`` of them
-(at least ``--at-least``) with a seeded ``numpy.random.Generator``, and writes both lists.
+(at least ``--at-least``) with a seeded ``numpy.random.Generator``, and writes both lists;
+with ``--all`` it draws from every mutant of the module, to measure it afresh after new tests.
 ``estimate`` reads the results again. With R the mutants that had a result when the sample was
 drawn, U the N that did not, and x caught among the n sampled mutants that have run since,
 
@@ -89,7 +90,7 @@ def draw(args) -> None:
         fraction = float(fraction) if fraction else args.fraction
         if not 0 < fraction <= 1:
             sys.exit(f"fraction for {module} must be in (0, 1], got {fraction}")
-        unrun = sorted(name for name, code in codes[module].items() if code is None)
+        unrun = sorted(n for n, code in codes[module].items() if args.all or code is None)
         size = min(len(unrun), max(args.at_least, math.ceil(fraction * len(unrun))))
         picked = rng.choice(len(unrun), size=size, replace=False) if size else []
         drawn[module] = {"unrun": unrun, "sample": sorted(unrun[i] for i in picked)}
@@ -163,6 +164,12 @@ def main(argv=None) -> None:
     d.add_argument("--at-least", type=int, default=30)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--results", nargs="+", default=["mutants"])
+    d.add_argument(
+        "--all",
+        action="store_true",
+        help="draw from every mutant, run or not (to measure a module again after new tests; "
+        "run the sample by name, which makes mutmut run it again)",
+    )
     d.set_defaults(run=draw)
     n = commands.add_parser("names", help="print the sampled mutants' names")
     n.add_argument("file")

@@ -52,6 +52,19 @@ def test_at_least_wins_over_a_small_fraction_and_the_seed_decides(results):
     assert first != other
 
 
+def test_all_draws_from_every_mutant_and_the_estimate_then_ignores_older_results(results, capsys):
+    modules = drawn(results, "pkg.a", "--all", "--fraction", "0.2", "--at-least", "1")
+    assert len(modules["pkg.a"]["unrun"]) == 50
+    assert len(modules["pkg.a"]["sample"]) == 10
+    codes = dict.fromkeys(names("pkg.a.x_f", 50), 0)  # all survived before the new tests
+    codes.update(dict.fromkeys(modules["pkg.a"]["sample"], 1))  # the sample, run again
+    write_results(results / "mutants", {"pkg.a": codes})
+    capsys.readouterr()
+    main(["estimate", str(results / "s.json"), str(results / "mutants")])
+    row = next(r for r in capsys.readouterr().out.splitlines() if r.startswith("| pkg.a |"))
+    assert "| 50 | 0 | 10 of 50 | 100.0% |" in row
+
+
 def test_a_bad_fraction_or_module_is_refused(results):
     with pytest.raises(SystemExit, match="fraction for pkg.a"):
         drawn(results, "pkg.a=1.5")
