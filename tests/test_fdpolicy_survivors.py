@@ -1,0 +1,218 @@
+"""The finite-difference policy, at the edges its contract tests leave open: the dtypes and
+shapes ``combine`` returns, its round-off bound and kink-hint thresholds, when a ladder is past
+its best, and how the grid read from the ladders' values raises the noise (``with_ladders``)."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from backproof.compare.fdpolicy import (
+    COMPLEX_STEP,
+    Estimate,
+    LadderResult,
+    Noise,
+    combine,
+    grid_quantum,
+    ladder_steps,
+    offsets,
+    run_ladder,
+    with_ladders,
+)
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+def _at(phi, method, h):
+    return [phi(o * h) for o in offsets(method)]
+
+
+# -- combine: what it returns ----------------------------------------------------------------------
+def test_every_method_returns_an_elementwise_boolean_kink_hint():
+    """Per entry of an array of steps: estimate, error and kink hint all have its shape, and the
+    hint is a boolean array whatever the method (no kinks for central or complex)."""
+    h = np.array([0.1, 0.2, 0.3])
+    for method in ("central", "richardson"):
+        values = [np.exp(o * h) for o in offsets(method)]
+        est, err, kink = combine(method, h, np.ones(3), values, EPS)
+        assert est.shape == err.shape == kink.shape == (3,), method
+        assert kink.dtype == np.bool_ and not kink.any(), method
+    h = np.full(3, COMPLEX_STEP)
+    est, err, kink = combine("complex", h, np.ones(3), [np.exp(1j * h)], EPS)
+    assert est.shape == err.shape == kink.shape == (3,)
+    assert kink.dtype == np.bool_ and not kink.any()
+    _, _, one = combine("complex", COMPLEX_STEP, 1.0, [np.exp(1j * COMPLEX_STEP)], EPS)
+    assert one.dtype == np.bool_ and one.shape == ()
+
+
+def test_the_complex_step_warns_of_nothing():
+    """Legal input, no warning of any kind (a deprecated NumPy call would show here)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est, err, _ = combine("complex", COMPLEX_STEP, 1.0, [np.exp(1j * COMPLEX_STEP)], EPS)
+    assert est == pytest.approx(1.0, rel=1e-15) and err == 4 * EPS * abs(est)
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "complex"])
+def test_float32_steps_and_values_are_differenced_in_float64(method):
+    """A float32 point gives float32 steps and values; the differences are still taken in
+    float64, the same as for the very same numbers given in float64."""
+    h32 = np.array([1e-3, 3e-3], dtype=np.float32)
+    cplx = method == "complex"
+    phi = (lambda t: np.exp(1j * t) * 1.1) if cplx else (lambda t: np.exp(t) * 1.1)
+    dtype = np.complex64 if cplx else np.float32
+    values = [np.asarray(phi(o * h32.astype(np.float64)), dtype=dtype) for o in offsets(method)]
+    f0 = np.float32([1.1, 1.1])
+    est, err, _ = combine(method, h32, f0, values, EPS)
+    wide = [v.astype(np.complex128 if cplx else np.float64) for v in values]
+    est64, err64, _ = combine(method, h32.astype(np.float64), f0.astype(np.float64), wide, EPS)
+    assert est.dtype == err.dtype == np.float64
+    np.testing.assert_array_equal(est, est64)
+    np.testing.assert_array_equal(err, err64)
+
+
+def test_richardson_s_round_off_bound_is_20_eps_times_the_values_over_h():
+    """A line has no truncation error: the bound is round-off alone, 20 eps max|phi| / h."""
+    phi = lambda t: 1.0 + t  # noqa: E731
+    for h in (0.5, 0.25):
+        est, err, _ = combine("richardson", h, phi(0), _at(phi, "richardson", h), EPS)
+        assert est == 1.0
+        assert err == pytest.approx(20 * EPS * phi(h) / h, rel=1e-12, abs=0)
+
+
+# -- combine: the kink hint's threshold ------------------------------------------------------------
+def _second_differences(at_h, at_half, f0=0.0, h=1.0):
+    """Richardson's values at (h, -h, h/2, -h/2) with second differences ``at_h`` over h and
+    ``at_half`` over h/2 (symmetric in t, so no slope)."""
+    return [f0 + at_h * h / 2, f0 + at_h * h / 2, f0 + at_half * h / 4, f0 + at_half * h / 4]
+
+
+@pytest.mark.parametrize(
+    "at_h, twice_at_half, kink",
+    [
+        (10.0, 9.8, False),  # 2% apart, the larger one from h: within 5% of it
+        (9.52, 10.0, False),  # 4.8% apart, the larger one from h/2: within 5% of it
+        (9.4, 10.0, True),  # 6% apart: beyond 5% of the larger one
+        (10.0, 10.0, False),  # a(h) = 2 a(h/2): smooth
+        (0.0, 0.0, False),  # phi = 0 everywhere: no round-off, and no kink either
+    ],
+)
+def test_the_kink_hint_flags_second_differences_5_percent_apart(at_h, twice_at_half, kink):
+    values = _second_differences(at_h, twice_at_half / 2)
+    _, _, hint = combine("richardson", 1.0, 0.0, values, EPS)
+    assert bool(hint) is kink
+
+
+def test_the_kink_hint_allows_five_round_off_bounds():
+    """Second differences 11 apart where the round-off bound (20 eps scale / h) is 2: beyond
+    the 10 of five bounds (plus 5% of 11), a kink; a larger eps makes them round-off."""
+    values = _second_differences(11.0, 0.0)
+    _, err, hint = combine("richardson", 1.0, 0.0, values, 1e-3, rounding_scale=100.0)
+    assert err == pytest.approx(2.0, rel=1e-12)  # no slope: the bound is round-off alone
+    assert bool(hint)
+    _, _, within = combine("richardson", 1.0, 0.0, values, 1.2e-3, rounding_scale=100.0)
+    assert not within
+
+
+# -- the ladder: past its best ---------------------------------------------------------------------
+def _ladder_with(sharpest_step, smallest_step):
+    best = Estimate(1.0, 1e-9, sharpest_step)
+    worse = Estimate(1.0, 1e-6, smallest_step)
+    zero = Estimate(0.0, 1.0)
+    return LadderResult(best, worse, worse, zero, True, zero, smallest_step)
+
+
+def test_a_ladder_is_past_its_best_three_halvings_after_its_sharpest_estimate():
+    assert _ladder_with(0.5, 0.5 / 8).past_its_best()  # exactly three halvings
+    assert _ladder_with(0.5, 0.5 / 16).past_its_best()
+    assert not _ladder_with(0.5, 0.5 / 4).past_its_best()  # two: smaller steps may still help
+    assert not _ladder_with(0.5, 0.5).past_its_best()
+    assert _ladder_with(4.0, 0.5).past_its_best()  # scale-free: steps of any size
+    assert not _ladder_with(2.0, 0.5).past_its_best()
+
+
+# -- the grid the ladders see --------------------------------------------------------------------
+def _staircase(x0, q=1e-3):
+    """f(x) = q round(x): seen from x0 it moves by one quantum only at the ladder's large steps
+    (on the right of 0.3, on the left of 0.7)."""
+    f = lambda x: q * round(x)  # noqa: E731
+    lad = run_ladder(lambda h: (f(x0 + h), f(x0 - h), h, h), f(x0), ladder_steps(1.0), 0.0)
+    return lad.values, f(x0)
+
+
+@pytest.mark.parametrize("x0", [0.3, 0.7])
+def test_a_staircase_seen_only_by_the_ladder_sits_on_its_grid(x0):
+    """Four second differences of whole quanta (across: f(h) + f(-h) - 2 f(0), down:
+    f(h_j) - 2 f(h_j+1) + f(0)), with steps that halve exactly: the grid is found."""
+    rows, f0 = _staircase(x0)
+    assert grid_quantum([], f0, [rows]) == pytest.approx(1e-3, rel=1e-12)
+
+
+def test_a_line_seen_through_inexact_steps_sits_on_no_grid():
+    """Steps actually taken that do not halve exactly make a line's second differences
+    s (h+ - h-) and s (h_j - 2 h_j+1): they are not evidence of a grid. A quantised f's combos
+    of 2.5 times that are (only beyond twice what a line makes)."""
+    hp = np.array([8.0, 4.0, 2.0, 1.0])
+    hm = hp + 0.4  # what a line makes: across -0.4 s, down 0.4 - 0.8 = -0.4 s
+    line = [(h1, -h2, h1, h2) for h1, h2 in zip(hp, hm)]
+    assert grid_quantum([], 0.0, [line]) == 0.0
+    # whole units whose second differences are all +-1: 2.5 times the line's 0.4 (slope 1)
+    fm = [-7.0, -3.0, -1.0, 0.0]
+    steps = [(h1, v, h1, h2) for h1, v, h2 in zip(hp, fm, hm)]
+    assert grid_quantum([], 0.0, [steps]) == 1.0
+
+
+def test_the_grid_does_not_depend_on_the_number_type_of_the_ladder_s_rows():
+    """A pair that returns float32 numbers (an f computed in float32, at float32 points) gives
+    the same grid as the same numbers given as Python floats: the spans are taken in float64."""
+    x0, q = np.float32(0.3), np.float32(1e-3)
+
+    def f(x):
+        return np.float32(q * np.round(x / np.float32(1e-2)))  # slope 0.1, steps of q
+
+    def pair(h):
+        up, down = np.float32(x0 + np.float32(h)), np.float32(x0 - np.float32(h))
+        return f(up), f(down), np.float32(up - x0), np.float32(x0 - down)
+
+    f0 = float(f(x0))
+    rows = run_ladder(pair, f0, ladder_steps(1.0), 0.0).values
+    assert isinstance(rows[0][0], np.float32)
+    plain = [tuple(float(v) for v in row) for row in rows]
+    q64 = grid_quantum([], f0, [plain])
+    assert q64 > 0
+    assert grid_quantum([], f0, [rows]) == q64
+
+
+# -- with_ladders: raising the noise to the grid's -------------------------------------------------
+def _noise(level, **kw):
+    return Noise(level=level, measured=False, f_scale=1.0, evaluations=7, **kw)
+
+
+def test_the_ladders_grid_raises_the_noise_to_its_rounding():
+    rows, f0 = _staircase(0.3)
+    q = grid_quantum([], f0, [rows])
+    level = q / math.sqrt(12)
+    low = _noise(level / 1.5)  # below the grid's level by more than 10%: raised
+    raised = with_ladders(low, f0, [rows])
+    assert raised.level == level and raised.quantum == q and raised.measured is True
+    assert (raised.f_scale, raised.evaluations) == (1.0, 7)
+    # within 10% of the grid's level (the same grid, refit): left as it is, up to the edge
+    for near in (level, level / 1.05, level / 1.1):
+        kept = _noise(near)
+        assert with_ladders(kept, f0, [rows]) is kept
+    edge = level / 1.1
+    assert 1.1 * edge == level  # exactly at the edge
+    past = _noise(float(np.nextafter(edge, 0.0)))
+    assert with_ladders(past, f0, [rows]).level == level
+
+
+def test_noise_of_a_still_f_or_of_no_finite_level_is_not_raised():
+    """A still f (it never moved on the noise lines) keeps its rounding level, whatever grid
+    the ladders show; so does a noise that is not a number."""
+    rows, f0 = _staircase(0.3)
+    assert with_ladders(_noise(1e-9), f0, [rows]).level > 1e-9  # the grid is there to see
+    still = _noise(1e-9, still=True)
+    assert with_ladders(still, f0, [rows]) is still
+    unknown = _noise(math.nan)
+    assert with_ladders(unknown, f0, [rows]) is unknown
