@@ -216,3 +216,99 @@ def test_noise_of_a_still_f_or_of_no_finite_level_is_not_raised():
     assert with_ladders(still, f0, [rows]) is still
     unknown = _noise(math.nan)
     assert with_ladders(unknown, f0, [rows]) is unknown
+
+
+# -- the tableau: which entry is kept, and its error bound -------------------------------------
+H0 = 0.5  # the first step of the ladders below (ladder_steps(1.0))
+
+
+def _amplification(power, spread, order):
+    """The noise bound's factor at an order of the tableau: each Richardson level
+    (c T(h) - T(2h)) / (c - 1), c = 2^(power k), multiplies the noise over its finer step h by
+    c / (c - 1) from T(h) plus 1 / (c - 1) from T(2h), whose noise over h is half its own."""
+    factor = spread
+    for k in range(1, order + 1):
+        c = 2.0 ** (power * k)
+        factor *= (c + 0.5) / (c - 1)
+    return factor
+
+
+def test_an_extrapolated_estimate_s_error_is_the_noise_through_its_formula():
+    """phi = t + t^3 + t^4: the central difference is exact after one Richardson level (at the
+    third step, the first with a coarser neighbour at that order), the one-sided ones after
+    three (at the fifth step); with noise s the bounds are s x amplification / step."""
+    noise = 1e-6
+    phi = lambda t: t + t**3 + t**4  # noqa: E731
+    lad = run_ladder(lambda h: (phi(h), phi(-h), h, h), 0.0, ladder_steps(1.0), noise)
+    assert lad.central.step == H0 / 4
+    assert lad.central.value == pytest.approx(1.0, abs=1e-12)
+    assert lad.central.error == pytest.approx(noise * _amplification(2, 1.0, 1) / (H0 / 4))
+    for side in (lad.right, lad.left):
+        assert side.step == H0 / 16
+        assert side.value == pytest.approx(1.0, abs=1e-9)
+        assert side.error == pytest.approx(noise * _amplification(1, 2.0, 3) / (H0 / 16))
+
+
+def test_the_first_step_is_never_kept_and_ties_keep_the_coarser_step():
+    """An entry needs a coarser neighbour to bound its change; a line's differences are exact
+    at every step, so the noise bound alone decides (the first usable step is the second), and
+    without noise every bound is 0 and the first entry found is kept."""
+    line = lambda t: 1.0 + t  # noqa: E731
+    for noise, error in ((1e-6, 1e-6 / (H0 / 2)), (0.0, 0.0)):
+        lad = run_ladder(lambda h: (line(h), line(-h), h, h), 1.0, ladder_steps(1.0), noise)
+        assert (lad.central.value, lad.central.step) == (1.0, H0 / 2)
+        assert lad.central.error == pytest.approx(error, rel=1e-12, abs=0)
+
+
+def test_the_jump_that_confirms_a_kink_comes_from_the_finest_rows():
+    """``jump`` is read from the last four rows, ``jump_all`` from every row: with noise, a
+    smooth phi's best jump estimate overall is at a coarse step; on a ladder of four steps the
+    two are the same."""
+    noise = 1e-6
+    lad = run_ladder(_pair_of(np.exp), 1.0, ladder_steps(1.0), noise)
+    fine = ladder_steps(1.0)[-4]
+    assert lad.jump.step <= fine < lad.jump_all.step
+    # a line: every jump is 0, so the coarsest row with a neighbour has the smallest bound
+    short = run_ladder(_pair_of(lambda t: 1.0 + t), 1.0, ladder_steps(1.0, H0, 4), noise)
+    assert short.jump == short.jump_all and short.jump.step == H0 / 2
+
+
+def _pair_of(phi, gaps=()):
+    return lambda h: (math.nan, math.nan, h, h) if h in gaps else (phi(h), phi(-h), h, h)
+
+
+def test_a_gap_in_the_ladder_restarts_the_extrapolation():
+    """A step where phi is not finite is skipped: the differences on either side are not at
+    halving steps, so nothing is extrapolated across the gap (phi = t + 1e6 t^3: mixing the
+    differences at 4h and h as if they were at 2h and h is off by 4e6 h^2), and the estimate
+    just before the gap keeps its sharp bound."""
+    phi = lambda t: t + 1e6 * t**3  # noqa: E731
+    steps = ladder_steps(1.0, 1e-4, 10)
+    gap = run_ladder(_pair_of(phi, gaps=(steps[3],)), 0.0, steps, 1e-12)
+    assert gap.finite and len(gap.values) == 9
+    for e in (gap.central, gap.right, gap.left):
+        assert abs(e.value - 1.0) <= e.error < 1e-5
+    assert gap.central.step == steps[2] and gap.central.error < 1e-7
+
+
+def test_steps_are_extrapolated_across_only_when_they_halve():
+    """Halving means to 1e-9 of the step, that tolerance included; steps 2.5 apart are never
+    extrapolated across: every row starts afresh and has no neighbour to bound its change."""
+    noise = 1e-6
+    phi = lambda t: t + t**3  # noqa: E731
+    h = 0.2623892214614898  # the larger step is 2 h + 1e-9 h, to the last bit
+    first = 0.5247784431853688
+    assert abs(first - 2 * h) == 1e-9 * h
+    steps = np.array([first, h, h / 2, h / 4, h / 8])
+    lad = run_ladder(_pair_of(phi), 0.0, steps, noise)
+    assert lad.central.step == h / 2  # one Richardson level, with the first step as neighbour
+    assert lad.central.value == pytest.approx(1.0, abs=1e-8)
+    apart = run_ladder(_pair_of(phi), 0.0, np.array([1.0, 0.4, 0.16, 0.064, 0.0256]), noise)
+    assert apart.finite and len(apart.values) == 5
+    for e in (apart.central, apart.right, apart.left, apart.jump):
+        assert math.isnan(e.value) and e.error == math.inf
+
+
+def test_possible_jump_is_infinite_when_no_jump_was_estimated():
+    nowhere = run_ladder(_pair_of(lambda t: math.nan), 0.0, ladder_steps(1.0), 0.0)
+    assert nowhere.possible_jump(3.0) == math.inf
