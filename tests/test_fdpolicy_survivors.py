@@ -312,3 +312,33 @@ def test_steps_are_extrapolated_across_only_when_they_halve():
 def test_possible_jump_is_infinite_when_no_jump_was_estimated():
     nowhere = run_ladder(_pair_of(lambda t: math.nan), 0.0, ladder_steps(1.0), 0.0)
     assert nowhere.possible_jump(3.0) == math.inf
+
+
+def test_second_differences_count_as_evidence_of_a_grid_only_beyond_rounding():
+    """A noise line of f = 1 - i q (q = 2^-36) whose four second differences are d: a line's
+    are 0, so only d is evidence of a grid; it counts when it exceeds the rounding floor,
+    8 x (8 ulps of f's size 1), and then the grid is found."""
+    q, floor = 2.0**-36, 64 * EPS
+
+    def line(d):
+        offsets = [0.0, 0.0]
+        for second in (d, d, d, d, 0.0):
+            offsets.append(second + 2 * offsets[-1] - offsets[-2])
+        return 1.0 - q * np.arange(7) + np.array(offsets)
+
+    assert np.all(np.diff(line(floor), 2)[:4] == floor)
+    assert grid_quantum([line(floor)], 1.0) == 0.0
+    assert grid_quantum([line(1.0625 * floor)], 1.0) == pytest.approx(q, rel=0.01)
+    # a ladder's evidence (whole quanta across) finds the grid beside a table at the floor
+    rows = [(1.0 - q * h, 1.0 - q, h, h) for h in (8.0, 4.0, 2.0, 1.0)]
+    assert grid_quantum([line(floor)], 1.0, [rows]) == pytest.approx(q, rel=0.01)
+
+
+def test_the_coarsest_grid_that_fits_is_the_quantum_even_nine_fine_steps_wide():
+    """Values on a grid of 9 q, one of them a fine step q off it: every value sits on the
+    fine grid q too, and on the coarse one within its slack (q / 9 q < 1/8). Coarser grids
+    are sought above 8 fine steps, so the coarse grid is found and reported."""
+    q = 2.0**-20
+    line = 1.0 - 9 * q * np.array([0, 0, 0, 2, 5, 5, 8]) - q * np.array([1, 0, 0, 0, 0, 0, 0])
+    assert grid_quantum([line], 1.0) == 9 * q
+    assert grid_quantum([line[:3]], 1.0) == 0.0  # no second difference of whole quanta
