@@ -13,6 +13,7 @@ from backproof.compare.fdpolicy import (
     Estimate,
     LadderResult,
     Noise,
+    Tolerance,
     combine,
     grid_quantum,
     ladder_steps,
@@ -342,3 +343,24 @@ def test_the_coarsest_grid_that_fits_is_the_quantum_even_nine_fine_steps_wide():
     line = 1.0 - 9 * q * np.array([0, 0, 0, 2, 5, 5, 8]) - q * np.array([1, 0, 0, 0, 0, 0, 0])
     assert grid_quantum([line], 1.0) == 9 * q
     assert grid_quantum([line[:3]], 1.0) == 0.0  # no second difference of whole quanta
+
+
+@pytest.mark.parametrize("slack", [0.125, 0.125 + 8 * EPS * 2.0**20])
+def test_a_value_off_its_grid_by_the_slack_still_sits_on_it(slack):
+    """The slack is GRID_SLACK = 1/8 of a quantum plus the rounding of the values (8 ulps of
+    f's size 1): a value that far off the grid q leaves q the quantum, refit."""
+    q = 2.0**-20
+    line = 1.0 - q * np.array([0.0, 1, 5, 8, 12, 15, 18])
+    line[6] += slack * q
+    assert grid_quantum([line], 1.0) == pytest.approx(q, rel=0.01)
+
+
+def test_the_noise_floor_is_float64_whatever_the_steps_dtype():
+    """Steps of a float32 point may come as float32: the floor is still computed in float64,
+    the same as for the very same steps in float64 (in the still case as well)."""
+    steps32 = np.array([0.5, 0.1, 3e-3], dtype=np.float32)
+    for noise in (Noise(1e-7, True, 1.0, 0), Noise(1e-16, False, 1.0, 0, still=True)):
+        tol = Tolerance.choose(EPS, noise, 4.0, resolved_scale=3.0)
+        floor = tol.floor(steps32, np.float32(0.5))
+        assert floor.dtype == np.float64
+        np.testing.assert_array_equal(floor, tol.floor(steps32.astype(np.float64), 0.5))
