@@ -259,6 +259,9 @@ def test_the_first_step_is_never_kept_and_ties_keep_the_coarser_step():
         lad = run_ladder(lambda h: (line(h), line(-h), h, h), 1.0, ladder_steps(1.0), noise)
         assert (lad.central.value, lad.central.step) == (1.0, H0 / 2)
         assert lad.central.error == pytest.approx(error, rel=1e-12, abs=0)
+        # the noise reaches a one-sided difference twice, the jump R - L four times
+        assert lad.right.error == pytest.approx(2 * error, rel=1e-12, abs=0)
+        assert lad.jump_all.error == pytest.approx(4 * error, rel=1e-12, abs=0)
 
 
 def test_the_jump_that_confirms_a_kink_comes_from_the_finest_rows():
@@ -364,3 +367,25 @@ def test_the_noise_floor_is_float64_whatever_the_steps_dtype():
         floor = tol.floor(steps32, np.float32(0.5))
         assert floor.dtype == np.float64
         np.testing.assert_array_equal(floor, tol.floor(steps32.astype(np.float64), 0.5))
+
+
+def test_the_noise_floor_of_an_entry_without_an_estimate_is_a_number():
+    """An entry whose ladder found no estimate has an infinite step; with an infinite noise
+    (an f that moved only at the largest steps) that is infinity over infinity, which must
+    neither warn nor reach the floor (1e-7 of the slope resolved caps it)."""
+    steps = np.array([math.inf, 0.5])
+    unknown = Tolerance.choose(EPS, Noise(math.inf, True, 1.0, 0), 1.0, resolved_scale=2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(unknown.floor(steps, math.inf), [2e-7, 2e-7])
+    # nothing known at all (infinite noise and step, no number for the slope): no floor
+    nothing = Tolerance.choose(EPS, Noise(math.inf, True, 1.0, 0), 1.0, resolved_scale=math.nan)
+    assert nothing.floor(math.inf, math.inf) == 0.0
+
+
+def test_a_still_f_s_noise_floor_is_the_same_for_every_step():
+    """A still f's floor is an absolute tolerance, atol for a unit slope, even at the infinite
+    step of an entry without an estimate."""
+    still = Tolerance.choose(EPS, Noise(1e-16, False, 1.0, 0, still=True), 1.0)
+    floor = still.floor(np.array([[math.inf, 0.5, 1e-3]]), 0.5)
+    np.testing.assert_array_equal(floor, np.full((1, 3), 100 * EPS))
