@@ -389,3 +389,37 @@ def test_a_still_f_s_noise_floor_is_the_same_for_every_step():
     still = Tolerance.choose(EPS, Noise(1e-16, False, 1.0, 0, still=True), 1.0)
     floor = still.floor(np.array([[math.inf, 0.5, 1e-3]]), 0.5)
     np.testing.assert_array_equal(floor, np.full((1, 3), 100 * EPS))
+
+
+# -- run_ladder: which steps count ---------------------------------------------------------------
+def test_a_ladder_with_no_usable_step_knows_nothing():
+    nowhere = run_ladder(_pair_of(lambda t: math.nan), 0.0, ladder_steps(1.0), 0.0)
+    for e in (nowhere.central, nowhere.right, nowhere.left, nowhere.jump, nowhere.jump_all):
+        assert math.isnan(e.value) and e.error == math.inf
+    assert nowhere.finite is False and nowhere.values == ()
+
+
+def test_a_step_rounded_away_on_either_side_is_skipped():
+    """x + h may round back to x (a step below the point's resolution): a pair whose step
+    actually taken is 0 on either side holds no difference and is skipped."""
+    for side in (0, 1):
+
+        def pair(h, side=side):
+            taken = [h, h]
+            if h < 0.01:
+                taken[side] = 0.0
+            return (np.exp(taken[0]), np.exp(-taken[1]), *taken)
+
+        lad = run_ladder(pair, 1.0, ladder_steps(1.0), 0.0)
+        assert len(lad.values) == 6  # 0.5 down to 2^-6 = 0.0156
+        assert all(row[2] > 0 and row[3] > 0 for row in lad.values)
+        assert lad.central.value == pytest.approx(1.0, rel=1e-6)
+
+
+def test_two_usable_pairs_are_a_derivative_and_good_enough_sees_a_finite_ladder():
+    phi = lambda t: math.sqrt(t + 0.1) if t > -0.1 else math.nan  # noqa: E731
+    twice = run_ladder(_pair_of(phi), math.sqrt(0.1), ladder_steps(1.0, 0.16, 3), 0.0)
+    assert len(twice.values) == 2 and twice.finite is True
+    seen = []
+    run_ladder(_pair_of(np.exp), 1.0, ladder_steps(1.0), 0.0, good_enough=seen.append)
+    assert len(seen) == 12 - 3 and all(lad.finite is True for lad in seen)
