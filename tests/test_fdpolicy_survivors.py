@@ -15,6 +15,7 @@ from backproof.compare.fdpolicy import (
     Noise,
     Tolerance,
     combine,
+    estimate_noise,
     grid_quantum,
     ladder_steps,
     offsets,
@@ -423,3 +424,18 @@ def test_two_usable_pairs_are_a_derivative_and_good_enough_sees_a_finite_ladder(
     seen = []
     run_ladder(_pair_of(np.exp), 1.0, ladder_steps(1.0), 0.0, good_enough=seen.append)
     assert len(seen) == 12 - 3 and all(lad.finite is True for lad in seen)
+
+
+# -- the noise of f ------------------------------------------------------------------------------
+def test_the_noise_of_a_small_f_is_read_at_its_own_scale():
+    """ECnoise on values of size 1e-8 with a noise of 1e-12: first differences of 1e-12 are
+    far above the rounding of such values, so they are noise, not repeats."""
+    rng = np.random.default_rng(0)
+    sigma = 1e-12
+
+    def along(line, delta):
+        return 1e-8 + sigma * rng.standard_normal(7)
+
+    noise = estimate_noise(along, [0, 1, 2], 1e-8, EPS)
+    assert noise.measured and not noise.still
+    assert sigma / 3 < noise.level < 3 * sigma
