@@ -439,3 +439,24 @@ def test_the_noise_of_a_small_f_is_read_at_its_own_scale():
     noise = estimate_noise(along, [0, 1, 2], 1e-8, EPS)
     assert noise.measured and not noise.still
     assert sigma / 3 < noise.level < 3 * sigma
+
+
+def _one_table(steps_in_ulps):
+    """estimate_noise on a line that shows the same table at every spacing: f(x) = 1, then
+    down by the given numbers of ulps of 1 (f's size stays 1)."""
+    table = 1.0 - EPS * np.concatenate([[0.0], np.cumsum(steps_in_ulps)])
+    table -= table.max() - 1.0
+    assert table.max() == 1.0
+    return estimate_noise(lambda line, delta: table.copy(), [0], 1.0, EPS)
+
+
+def test_first_differences_within_rounding_are_repeats():
+    """A first difference is rounding when it is at most 2 x 8 ulps of f's size (each value
+    off by 8 ulps). Half the table within that: f repeats, and the noise is half the smallest
+    real change (a step of exactly 16 ulps is a repeat, not a change)."""
+    repeats = _one_table([-20, 0, 0, -20, 0, -16])
+    assert repeats.level == 0.5 * 20 * EPS
+    # changes of 20 ulps are beyond rounding: ECnoise reads the table, not the repeat rule
+    # (which would give half the smallest change above 20 ulps, 16 ulps)
+    changes = _one_table([200, 64, 32, 20, 20, 0])
+    assert changes.measured and changes.level < 0.5 * 32 * EPS
