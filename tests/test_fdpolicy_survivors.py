@@ -460,3 +460,20 @@ def test_first_differences_within_rounding_are_repeats():
     # (which would give half the smallest change above 20 ulps, 16 ulps)
     changes = _one_table([200, 64, 32, 20, 20, 0])
     assert changes.measured and changes.level < 0.5 * 32 * EPS
+
+
+def test_float32_rounding_steps_are_not_noise_at_any_spacing():
+    """f computed in float32 (sin at a float32 point near 0.3): at every spacing tried its
+    values step by a few float32 ulps, within float32 rounding of a first difference, so no
+    spacing shows noise and each passes on to the next: all four spacings on all three lines
+    (the level then comes from those steps). No warning on the way."""
+
+    def along(line, delta):
+        x = np.float32(0.3) + np.float32(delta * (line + 1)) * np.arange(-3, 4, dtype=np.float32)
+        return np.sin(x).astype(np.float64)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        noise = estimate_noise(along, [0, 1, 2], float(np.sin(np.float32(0.3))), EPS)
+    assert noise.float32_values and noise.measured
+    assert noise.evaluations == 3 * 4 * 7
