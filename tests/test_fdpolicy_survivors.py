@@ -460,6 +460,11 @@ def test_first_differences_within_rounding_are_repeats():
     # (which would give half the smallest change above 20 ulps, 16 ulps)
     changes = _one_table([200, 64, 32, 20, 20, 0])
     assert changes.measured and changes.level < 0.5 * 32 * EPS
+    # two first differences of six are zero: fewer than half, so f does not repeat and its
+    # noise shows at the closest spacing already (7 evaluations)
+    noisy = _one_table([300, 0, -300, 0, 300, -300])
+    assert noisy.measured and noisy.evaluations == 7
+    assert noisy.level > 0.5 * 300 * EPS  # above what the repeat rule would make of it
 
 
 def test_float32_rounding_steps_are_not_noise_at_any_spacing():
