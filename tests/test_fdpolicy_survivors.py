@@ -465,6 +465,9 @@ def test_first_differences_within_rounding_are_repeats():
     noisy = _one_table([300, 0, -300, 0, 300, -300])
     assert noisy.measured and noisy.evaluations == 7
     assert noisy.level > 0.5 * 300 * EPS  # above what the repeat rule would make of it
+    # three of six: half the table repeats, at every spacing
+    half = _one_table([300, 0, -300, 0, 0, 300])
+    assert half.evaluations == 4 * 7 and half.level == 0.5 * 300 * EPS
 
 
 def test_float32_rounding_steps_are_not_noise_at_any_spacing():
