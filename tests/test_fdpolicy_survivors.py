@@ -468,6 +468,9 @@ def test_first_differences_within_rounding_are_repeats():
     # three of six: half the table repeats, at every spacing
     half = _one_table([300, 0, -300, 0, 0, 300])
     assert half.evaluations == 4 * 7 and half.level == 0.5 * 300 * EPS
+    # f moves by an ulp at most: every change is rounding, no noise above the rounding floor
+    rounding = _one_table([1, -1, 1, 0, 0, -1])
+    assert not rounding.measured and rounding.level == 0.5 * EPS
 
 
 def test_float32_rounding_steps_are_not_noise_at_any_spacing():
