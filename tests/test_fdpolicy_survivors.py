@@ -468,6 +468,10 @@ def test_first_differences_within_rounding_are_repeats():
     # three of six: half the table repeats, at every spacing
     half = _one_table([300, 0, -300, 0, 0, 300])
     assert half.evaluations == 4 * 7 and half.level == 0.5 * 300 * EPS
+    # f only ever falls (two flat steps, fewer than half): its first differences never change
+    # sign, a trend rather than noise, so ECnoise reads the noise from the second ones
+    falling = _one_table([300, 0, 300, 300, 0, 300])
+    assert falling.evaluations == 7 and falling.level < 0.5 * 300 * EPS
     # f moves by an ulp at most: every change is rounding, no noise above the rounding floor
     rounding = _one_table([1, -1, 1, 0, 0, -1])
     assert not rounding.measured and rounding.level == 0.5 * EPS
