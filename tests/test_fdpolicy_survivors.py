@@ -472,6 +472,8 @@ def test_first_differences_within_rounding_are_repeats():
     # sign, a trend rather than noise, so ECnoise reads the noise from the second ones
     falling = _one_table([300, 0, 300, 300, 0, 300])
     assert falling.evaluations == 7 and falling.level < 0.5 * 300 * EPS
+    rising = _one_table([-300, 0, -300, -300, 0, -300])  # the same, rising
+    assert rising.evaluations == 7 and rising.level < 0.5 * 300 * EPS
     # f moves by an ulp at most: every change is rounding, no noise above the rounding floor
     rounding = _one_table([1, -1, 1, 0, 0, -1])
     assert not rounding.measured and rounding.level == 0.5 * EPS
@@ -492,3 +494,13 @@ def test_float32_rounding_steps_are_not_noise_at_any_spacing():
         noise = estimate_noise(along, [0, 1, 2], float(np.sin(np.float32(0.3))), EPS)
     assert noise.float32_values and noise.measured
     assert noise.evaluations == 3 * 4 * 7
+
+
+def test_ecnoise_reads_noise_only_where_three_orders_agree():
+    """A smooth trend is signal: its sigma_k do not agree within a factor 4 over three orders
+    at any spacing, so no noise is read (the level stays at the rounding floor). A table whose
+    differences agree only at the highest orders (3 to 5) is read there."""
+    trend = _one_table([12, 70, 113, 83, -102, -515])
+    assert trend.evaluations == 4 * 7 and trend.level == 0.5 * EPS
+    late = _one_table([-22, -104, -270, -520, -869, -1313])
+    assert late.measured and late.level > 0.5 * EPS
