@@ -504,3 +504,34 @@ def test_ecnoise_reads_noise_only_where_three_orders_agree():
     assert trend.evaluations == 4 * 7 and trend.level == 0.5 * EPS
     late = _one_table([-22, -104, -270, -520, -869, -1313])
     assert late.measured and late.level > 0.5 * EPS
+
+
+@pytest.mark.parametrize(
+    "offsets, spacings",
+    [
+        # noise of a billionth of the steps (QUANTUM_SILENCE): too regular at every spacing
+        (
+            [
+                -9960813438465,
+                -8300677865407,
+                -6640542292316,
+                -4980406719324,
+                -3320271146066,
+                -1660135573261,
+                0,
+            ],
+            4,
+        ),
+        # noise within 2^(k+1) x 8 ulps at the order k+1 read: too regular at every spacing
+        ([-715654800, -596378996, -477103201, -357827402, -238551602, -119275808, 0], 4),
+        # noise beyond that bound: shows at the closest spacing
+        ([-353548402, -294623691, -235698917, -176774196, -117849495, -58924730, 0], 1),
+    ],
+)
+def test_noise_too_small_for_a_line_s_steps_is_hidden(offsets, spacings):
+    """A line of f plus tiny noise (values 1 + offsets ulps): where the differences at the
+    order ECnoise reads are within rounding (2^order x 8 ulps, or a billionth of the largest
+    step), the spacing is too small to show noise and the next is tried."""
+    table = 1.0 + EPS * np.array(offsets, dtype=float)
+    noise = estimate_noise(lambda line, delta: table.copy(), [0], 1.0, EPS)
+    assert noise.evaluations == spacings * 7
