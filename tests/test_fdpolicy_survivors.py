@@ -53,7 +53,7 @@ def test_the_complex_step_warns_of_nothing():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         est, err, _ = combine("complex", COMPLEX_STEP, 1.0, [np.exp(1j * COMPLEX_STEP)], EPS)
-    assert est == pytest.approx(1.0, rel=1e-15) and err == 4 * EPS * abs(est)
+    assert est == pytest.approx(1.0, rel=1e-15, abs=0) and err == 4 * EPS * abs(est)
 
 
 @pytest.mark.parametrize("method", ["central", "richardson", "complex"])
@@ -111,7 +111,7 @@ def test_the_kink_hint_allows_five_round_off_bounds():
     the 10 of five bounds (plus 5% of 11), a kink; a larger eps makes them round-off."""
     values = _second_differences(11.0, 0.0)
     _, err, hint = combine("richardson", 1.0, 0.0, values, 1e-3, rounding_scale=100.0)
-    assert err == pytest.approx(2.0, rel=1e-12)  # no slope: the bound is round-off alone
+    assert err == pytest.approx(2.0, rel=1e-12, abs=0)  # no slope: the bound is round-off alone
     assert bool(hint)
     _, _, within = combine("richardson", 1.0, 0.0, values, 1.2e-3, rounding_scale=100.0)
     assert not within
@@ -148,7 +148,7 @@ def test_a_staircase_seen_only_by_the_ladder_sits_on_its_grid(x0):
     """Four second differences of whole quanta (across: f(h) + f(-h) - 2 f(0), down:
     f(h_j) - 2 f(h_j+1) + f(0)), with steps that halve exactly: the grid is found."""
     rows, f0 = _staircase(x0)
-    assert grid_quantum([], f0, [rows]) == pytest.approx(1e-3, rel=1e-12)
+    assert grid_quantum([], f0, [rows]) == pytest.approx(1e-3, rel=1e-12, abs=0)
 
 
 def test_a_line_seen_through_inexact_steps_sits_on_no_grid():
@@ -244,11 +244,15 @@ def test_an_extrapolated_estimate_s_error_is_the_noise_through_its_formula():
     lad = run_ladder(lambda h: (phi(h), phi(-h), h, h), 0.0, ladder_steps(1.0), noise)
     assert lad.central.step == H0 / 4
     assert lad.central.value == pytest.approx(1.0, abs=1e-12)
-    assert lad.central.error == pytest.approx(noise * _amplification(2, 1.0, 1) / (H0 / 4))
+    assert lad.central.error == pytest.approx(
+        noise * _amplification(2, 1.0, 1) / (H0 / 4), rel=1e-6, abs=0
+    )
     for side in (lad.right, lad.left):
         assert side.step == H0 / 16
         assert side.value == pytest.approx(1.0, abs=1e-9)
-        assert side.error == pytest.approx(noise * _amplification(1, 2.0, 3) / (H0 / 16))
+        assert side.error == pytest.approx(
+            noise * _amplification(1, 2.0, 3) / (H0 / 16), rel=1e-6, abs=0
+        )
 
 
 def test_the_first_step_is_never_kept_and_ties_keep_the_coarser_step():
@@ -333,10 +337,10 @@ def test_second_differences_count_as_evidence_of_a_grid_only_beyond_rounding():
 
     assert np.all(np.diff(line(floor), 2)[:4] == floor)
     assert grid_quantum([line(floor)], 1.0) == 0.0
-    assert grid_quantum([line(1.0625 * floor)], 1.0) == pytest.approx(q, rel=0.01)
+    assert grid_quantum([line(1.0625 * floor)], 1.0) == pytest.approx(q, rel=0.01, abs=0)
     # a ladder's evidence (whole quanta across) finds the grid beside a table at the floor
     rows = [(1.0 - q * h, 1.0 - q, h, h) for h in (8.0, 4.0, 2.0, 1.0)]
-    assert grid_quantum([line(floor)], 1.0, [rows]) == pytest.approx(q, rel=0.01)
+    assert grid_quantum([line(floor)], 1.0, [rows]) == pytest.approx(q, rel=0.01, abs=0)
 
 
 def test_the_coarsest_grid_that_fits_is_the_quantum_even_nine_fine_steps_wide():
@@ -356,7 +360,7 @@ def test_a_value_off_its_grid_by_the_slack_still_sits_on_it(slack):
     q = 2.0**-20
     line = 1.0 - q * np.array([0.0, 1, 5, 8, 12, 15, 18])
     line[6] += slack * q
-    assert grid_quantum([line], 1.0) == pytest.approx(q, rel=0.01)
+    assert grid_quantum([line], 1.0) == pytest.approx(q, rel=0.01, abs=0)
 
 
 def test_the_noise_floor_is_float64_whatever_the_steps_dtype():
@@ -414,7 +418,7 @@ def test_a_step_rounded_away_on_either_side_is_skipped():
         lad = run_ladder(pair, 1.0, ladder_steps(1.0), 0.0)
         assert len(lad.values) == 6  # 0.5 down to 2^-6 = 0.0156
         assert all(row[2] > 0 and row[3] > 0 for row in lad.values)
-        assert lad.central.value == pytest.approx(1.0, rel=1e-6)
+        assert lad.central.value == pytest.approx(1.0, rel=1e-6, abs=0)
 
 
 def test_two_usable_pairs_are_a_derivative_and_good_enough_sees_a_finite_ladder():
@@ -535,3 +539,23 @@ def test_noise_too_small_for_a_line_s_steps_is_hidden(offsets, spacings):
     table = 1.0 + EPS * np.array(offsets, dtype=float)
     noise = estimate_noise(lambda line, delta: table.copy(), [0], 1.0, EPS)
     assert noise.evaluations == spacings * 7
+
+
+def test_noise_that_shows_at_a_larger_spacing_counts_below_the_steps_seen_closer():
+    """The closest spacing is too regular (noise a billionth of its steps, which bound the
+    noise); the next shows noise well below those steps: that noise is f's."""
+    regular = 1.0 + EPS * np.array(
+        [-9960813438465, -8300677865407, -6640542292316, -4980406719324, -3320271146066,
+         -1660135573261, 0], dtype=float
+    )  # fmt: skip
+    noisy = 1.0 - EPS * np.cumsum([0, 300, 0, -300, 0, 300, -300])
+    closest = float(np.min(EPS ** (1 / 3) * np.array([1e-2, 1.0, 1e2, 1e4])))
+
+    def along(line, delta):
+        return (regular if delta == closest else noisy).copy()
+
+    noise = estimate_noise(along, [0], 1.0, EPS)
+    assert noise.evaluations == 2 * 7
+    # ECnoise's reading at the first order, sigma_1 = sqrt(gamma_1 mean(D f^2)), gamma_1 = 1/2
+    sigma_1 = math.sqrt(0.5 * np.mean(np.diff(noisy) ** 2))
+    assert noise.measured and noise.level == pytest.approx(sigma_1, rel=1e-12, abs=0)
