@@ -341,6 +341,19 @@ def test_second_differences_count_as_evidence_of_a_grid_only_beyond_rounding():
     # a ladder's evidence (whole quanta across) finds the grid beside a table at the floor
     rows = [(1.0 - q * h, 1.0 - q, h, h) for h in (8.0, 4.0, 2.0, 1.0)]
     assert grid_quantum([line(floor)], 1.0, [rows]) == pytest.approx(q, rel=0.01, abs=0)
+    # the floor follows f's size: the same line times 1024
+    assert grid_quantum([1024 * line(floor)], 1024.0) == 0.0
+    big = grid_quantum([1024 * line(1.0625 * floor)], 1024.0)
+    assert big == pytest.approx(1024 * q, rel=0.01, abs=0)
+
+
+def test_the_grid_of_a_float32_table_is_read_in_float64():
+    """A quantised f computed in float32, its values across 0: the differences are taken in
+    float64, so the grid is the same as for the very same values given in float64."""
+    table = np.float32(0.1) * np.array([-3, -1, 0, 2, 3, 6, 7], dtype=np.float32)
+    wide = table.astype(np.float64)
+    assert grid_quantum([wide], 0.0) > 0
+    assert grid_quantum([table], 0.0) == grid_quantum([wide], 0.0)
 
 
 def test_the_coarsest_grid_that_fits_is_the_quantum_even_nine_fine_steps_wide():
