@@ -352,8 +352,10 @@ def test_the_grid_of_a_float32_table_is_read_in_float64():
     float64, so the grid is the same as for the very same values given in float64."""
     table = np.float32(0.1) * np.array([-3, -1, 0, 2, 3, 6, 7], dtype=np.float32)
     wide = table.astype(np.float64)
-    assert grid_quantum([wide], 0.0) > 0
-    assert grid_quantum([table], 0.0) == grid_quantum([wide], 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and without a warning
+        assert grid_quantum([wide], 0.0) > 0
+        assert grid_quantum([table], 0.0) == grid_quantum([wide], 0.0)
 
 
 def test_the_coarsest_grid_that_fits_is_the_quantum_even_nine_fine_steps_wide():
