@@ -475,8 +475,9 @@ def _coarsest_grid(candidates: list, evidence: np.ndarray, spans: np.ndarray, ro
     while True:  # from fine grids to coarser ones: each must clear 8 of the last
         if np.sum(evidence > floor) < GRID_EVIDENCE:
             return found
+        # never empty: the evidence counted above is among the candidates
         smallest = [float(np.min(c[c > floor])) for c in candidates if np.any(c > floor)]
-        coarser = max((_fit_grid(spans, q, rounding) for q in smallest), default=0.0)
+        coarser = max(_fit_grid(spans, q, rounding) for q in smallest)
         if coarser <= floor:
             return found
         found, floor = coarser, 8 * coarser
@@ -658,7 +659,7 @@ class Tolerance:
         FLOOR_CAP of that slope (where the differences see no slope at all, nothing passes)."""
         step, largest = np.asarray(step, dtype=float), np.asarray(largest, dtype=float)
         if self.still:  # no slope to scale by: an absolute tolerance, as atol for a unit slope
-            return ATOL_FACTOR * self.eps + 0 * step
+            return ATOL_FACTOR * self.eps + np.zeros_like(step)
         with np.errstate(invalid="ignore"):  # an infinite noise over an infinite step
             ceiling = np.fmax(self.noise_floor / largest, FLOOR_RELATIVE * self.resolved)
             floor = np.fmin(np.fmin(self.noise_floor / step, ceiling), FLOOR_CAP * self.resolved)
