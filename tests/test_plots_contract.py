@@ -181,6 +181,14 @@ def test_a_given_title_replaces_the_default_and_no_caption_adds_no_strip(drawn, 
     assert (style.get_linestyle(), style.get_linewidth()) == ("-", 2.2)
 
 
+def test_a_fifth_run_starts_the_dashes_again_in_a_colour_of_its_own(drawn, tmp_path):
+    runs = {f"run {i}": [1.0, 0.5 - 0.01 * i] for i in range(5)}
+    plots.plot_cost_histories(runs, tmp_path / "c.png")
+    lines = drawn[-1].axes[0].lines
+    assert [line.get_linestyle() for line in lines] == ["-", "--", ":", "-.", "-"]
+    assert len({line_color(line) for line in lines}) == 5
+
+
 # -- parameter errors --------------------------------------------------------------------------
 ERRORS = {
     "autograd": {"manual": [0.0, 3e-17, 2e-15], "tensor": [1e-16, 0.0, 2e-15], "scalar": [0, 0, 0]},
@@ -383,6 +391,37 @@ def test_step_sweep_draws_the_three_errors_their_guides_and_the_round_off(drawn,
     assert [line_color(h) for h in legend.legend_handles] == colors
     box, frame = legend.get_window_extent(), ax.get_window_extent()
     assert box.x0 - frame.x0 < 0.1 * frame.width and box.y0 - frame.y0 < 0.1 * frame.height
+
+
+def _sweep(f0, first_error):
+    steps = np.array([1.0, 0.5, 0.25])
+    errors = np.array([first_error, 1.0, 1.0])
+    classic = {"central": 1e-5, "richardson": 1e-3}
+    return study.StepSweep(steps, errors, errors, errors, f0, 1.0, classic, np.array([1e-4, 1e-2]))
+
+
+def test_a_guide_reaches_down_to_the_round_off_line_and_not_past_it(drawn, tmp_path):
+    # eps·|f0| = 1, so round-off is 1/h: [1, 2, 4]; the guides start at 0.25·4 = 1 = round-off
+    plots.plot_step_sweep(_sweep(2.0**52, 4.0), tmp_path / "s.png")
+    (ax,) = drawn[-1].axes
+    guides = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert [list(g.get_xdata()) for g in guides] == [[1.0]] * 3
+    assert [list(g.get_ydata()) for g in guides] == [[1.0]] * 3
+
+
+def test_a_method_already_at_round_off_gets_no_guide(drawn, tmp_path):
+    # a large, nearly linear function: the error at the largest step is rounding already
+    x0 = 0.7
+    sweep = study.step_sweep(lambda x: float(1e6 + 3 * x[0] + 1e-9 * x[0] ** 2), np.array([x0]),
+                             (0,), 3.0 + 2e-9 * x0)  # fmt: skip
+    plots.plot_step_sweep(sweep, tmp_path / "s.png")
+    (ax,) = drawn[-1].axes
+    assert not [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert [line.get_label() for line in ax.lines if line.get_marker() == "o"] == [
+        "forward", "central", "richardson"
+    ]  # fmt: skip
+    plots.plot_step_sweep(_sweep(2.0**52, 3.9), tmp_path / "t.png")
+    assert not [line for line in drawn[-1].axes[0].lines if line.get_linestyle() == "--"]
 
 
 # -- Taylor test -------------------------------------------------------------------------------
