@@ -106,7 +106,8 @@ def check_page(fig, path, *, base, title, caption=CAPTION, legend=False):
         assert (cap.get_ha(), cap.get_va(), cap.get_fontsize()) == ("left", "bottom", 8)
         cap_box = cap.get_window_extent(renderer)
         assert inside(cap_box), "caption runs off the figure"
-        assert cap_box.x0 < 0.05 * box.width and cap_box.y0 < 0.05 * box.height
+        # at the bottom left: 0.08 in above the edge, 1.5 % of the width in
+        assert abs(cap_box.y0 - 0.08 * fig.dpi) < 1.5 and abs(cap_box.x0 - 0.015 * box.width) < 1.5
         bottom_strip.append(cap_box)
     else:
         assert fig.texts == [fig._suptitle]
@@ -115,11 +116,16 @@ def check_page(fig, path, *, base, title, caption=CAPTION, legend=False):
         leg_box = leg.get_window_extent(renderer)
         assert inside(leg_box), "legend outside the figure"
         assert abs((leg_box.x0 + leg_box.x1) / 2 - box.width / 2) < 2  # centred
+        assert not leg.get_frame_on() and leg.get_texts()[0].get_fontsize() == 8
         for cap_box in bottom_strip:
             assert leg_box.y0 >= cap_box.y1 - 1, "legend on the caption"
         bottom_strip.append(leg_box)
     else:
         assert not fig.legends
+    # the axes fill the figure down to the strips, and not into them
+    strips_top = (height - base[1]) * fig.dpi
+    lowest = min(b.y0 for b in axes_boxes)
+    assert strips_top - 1 <= lowest <= strips_top + 0.3 * fig.dpi
     for strip in bottom_strip:
         for b in axes_boxes:
             assert not _overlap(strip, b), "caption or legend on the axes"
@@ -298,6 +304,7 @@ def test_eleven_implementations_reuse_the_colour_cycle(drawn, tmp_path):
     colors = {round(b.get_x() + b.get_width() / 2, 6): b.get_facecolor() for b in ax.patches}
     by_impl = [colors[round(k * 0.8 / 11 - 0.4 + 0.4 / 11, 6)] for k in range(11)]
     assert by_impl == [rgba(COLORS[k % 10]) for k in range(11)]
+    assert not any(b.get_hatch() for b in ax.patches)  # no verdicts given: none hatched
     handles = drawn[-1].legends[0].legend_handles
     assert [h.get_facecolor() for h in handles[:11]] == by_impl
 
@@ -402,7 +409,7 @@ def _sweep(f0, first_error):
 
 def test_a_guide_reaches_down_to_the_round_off_line_and_not_past_it(drawn, tmp_path):
     # eps·|f0| = 1, so round-off is 1/h: [1, 2, 4]; the guides start at 0.25·4 = 1 = round-off
-    plots.plot_step_sweep(_sweep(2.0**52, 4.0), tmp_path / "s.png")
+    plots.plot_step_sweep(_sweep(-(2.0**52), 4.0), tmp_path / "s.png")  # |f0| sets round-off
     (ax,) = drawn[-1].axes
     guides = [line for line in ax.lines if line.get_linestyle() == "--"]
     assert [list(g.get_xdata()) for g in guides] == [[1.0]] * 3
@@ -512,7 +519,7 @@ def _catalog():
             [nan, 3e-10, 1e-15],
         ]
     )
-    marks = {(2, 0): "missing", (2, 1): "shape", (3, 0): "non-finite"}
+    marks = {(2, 0): "missing", (2, 1): "shape", (3, 0): "non-finite", (3, 1): "missing"}
     names = ["a_mistake", "another", "keys", "overflow"]
     return study.CatalogErrors(names, ["2-3-3-1", "2-3-1", "2-3-3-1", "2-3-3-1"], errors, marks)
 
@@ -547,7 +554,7 @@ def test_catalog_heatmap_colours_each_cell_and_says_why_a_cell_has_no_number(dra
         (1, 2): ("shape", "black"),
         (2, 2): ("—", "black"),
         (0, 3): ("non-finite", "black"),
-        (1, 3): ("3e-10", "black"),
+        (1, 3): ("missing", "black"),
         (2, 3): ("1e-15", "black"),
     }
     got = {}
