@@ -323,19 +323,23 @@ def test_context_names_the_network_the_data_and_the_learning_rate():
 
 
 def test_step_sweep_of_a_known_function():
-    x = np.array([[0.3, 1.5]])
-    f = lambda z: float(np.sum(z**3))  # noqa: E731
-    sweep = study.step_sweep(f, x, (0, 1), 3 * 1.5**2)
-    assert x.tolist() == [[0.3, 1.5]]  # the caller's array is left as it was
+    x = np.array([[0.25, 1.5]])
+    f = lambda z: -float(np.sum(z**3))  # noqa: E731  (truncation errors below the exact value)
+    sweep = study.step_sweep(f, x, (0, 1), -3 * 1.5**2)
+    assert x.tolist() == [[0.25, 1.5]]  # the caller's array is left as it was
     assert len(sweep.steps) == 44 and sweep.steps[0] == pytest.approx(0.5)
     assert sweep.steps[-1] == pytest.approx(1e-14) and np.all(np.diff(sweep.steps) < 0)
-    assert sweep.f0 == f(x) and sweep.exact == 3 * 1.5**2 and type(sweep.exact) is float
+    assert sweep.f0 == f(x) and sweep.exact == -3 * 1.5**2 and type(sweep.exact) is float
     h = sweep.steps
     big = h > 1e-3
     # truncation: forward 3 x h + h², central h², Richardson exact for a cubic
     np.testing.assert_allclose(sweep.forward[big], 3 * 1.5 * h[big] + h[big] ** 2, rtol=1e-6)
     np.testing.assert_allclose(sweep.central[big], h[big] ** 2, rtol=1e-6)
     assert np.all(sweep.richardson[big] < 1e-9)
+    assert all(np.all(getattr(sweep, n) >= 0) for n in ("forward", "central", "richardson"))
+    # evaluated in float64 whatever the dtype of x
+    single = study.step_sweep(f, x.astype(np.float32), (0, 1), -3 * 1.5**2)
+    np.testing.assert_array_equal(single.central, sweep.central)
     for name in ("forward", "central", "richardson"):  # round-off: the left arm of the V
         err = getattr(sweep, name)
         assert err[-1] > 1e-4 and err[-1] > 1e3 * err.min(), name
@@ -356,6 +360,9 @@ def test_taylor_remainders_slopes_and_direction():
     right = study.taylor_remainders(f, np.cos(x), x)
     np.testing.assert_allclose(right.h, np.logspace(-1, -5, 9))
     assert abs(right.slope - 2) < 0.05 and right["slope"] == right.slope
+    # the slope is an asymptote: the fit of the five smallest steps on log-log axes
+    fit = np.polyfit(np.log(right.h[-5:]), np.log(right.remainder[-5:]), 1)[0]
+    assert right.slope == pytest.approx(fit, rel=1e-12)
     wrong = study.taylor_remainders(f, np.cos(x) + 0.1, x)
     assert abs(wrong.slope - 1) < 0.05
     assert np.all(wrong.remainder > right.remainder)
