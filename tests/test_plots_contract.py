@@ -431,6 +431,17 @@ def test_a_method_already_at_round_off_gets_no_guide(drawn, tmp_path):
     assert not [line for line in drawn[-1].axes[0].lines if line.get_linestyle() == "--"]
 
 
+def test_the_sweep_legend_stays_in_the_lower_left_corner_whatever_the_data(drawn, tmp_path):
+    steps = np.logspace(-1, -8, 15)
+    errors = steps**2  # the points themselves run through the lower left
+    sweep = study.StepSweep(steps, errors, errors, errors, 1.0, 1.0, {}, np.array([1e-5, 1e-3]))
+    plots.plot_step_sweep(sweep, tmp_path / "s.png")
+    (ax,) = drawn[-1].axes
+    renderer_of(drawn[-1])
+    box, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert box.x0 - frame.x0 < 0.1 * frame.width and box.y0 - frame.y0 < 0.1 * frame.height
+
+
 # -- Taylor test -------------------------------------------------------------------------------
 def test_taylor_plot_draws_the_remainders_with_their_slopes_and_two_guides(drawn, tmp_path):
     hs = np.logspace(-1, -5, 9)
