@@ -482,6 +482,16 @@ def test_taylor_plot_draws_the_remainders_with_their_slopes_and_two_guides(drawn
     assert frame.x1 - box.x1 < 0.1 * frame.width and box.y0 - frame.y0 < 0.1 * frame.height
 
 
+def test_the_taylor_legend_stays_in_the_lower_right_corner_whatever_the_data(drawn, tmp_path):
+    hs = np.logspace(-1, -5, 9)
+    falling = study.TaylorTest(hs, 1e-6 / hs, -1.0)  # the points run through the lower right
+    plots.plot_taylor_test({"a": falling, "b": falling}, tmp_path / "t.png")
+    (ax,) = drawn[-1].axes
+    renderer_of(drawn[-1])
+    box, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert frame.x1 - box.x1 < 0.1 * frame.width and box.y0 - frame.y0 < 0.1 * frame.height
+
+
 # -- layer gradient norms ----------------------------------------------------------------------
 def test_layer_norms_one_panel_per_initialisation_one_line_per_layer(drawn, tmp_path):
     rng = np.random.default_rng(0)
