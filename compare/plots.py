@@ -162,6 +162,8 @@ def plot_step_sweep(sweep, path, *, title: str = "", caption: str = "") -> str:
         if err[first] > 0:
             g = 0.25 * err[first] * (h / h[first]) ** power
             keep = g >= roundoff  # the truncation side of the V
+            if not keep.any():  # already at round-off at the largest step: no guide to draw
+                continue
             ax.loglog(h[keep], g[keep], color="0.55", ls="--", lw=1)
             mid = np.flatnonzero(keep)[len(np.flatnonzero(keep)) // 2]
             ax.text(h[mid], g[mid] / 3, f"∝ {guide}", color="0.35", fontsize=8, va="top")
