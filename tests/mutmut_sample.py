@@ -98,7 +98,8 @@ def draw(args) -> None:
     Path(args.file).write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     sampled = sum(len(d["sample"]) for d in drawn.values())
     unrun = sum(len(d["unrun"]) for d in drawn.values())
-    print(f"drew {sampled} of {unrun} mutants not yet run, in {len(drawn)} modules")
+    which = "" if args.all else " not yet run"
+    print(f"drew {sampled} of {unrun} mutants{which}, in {len(drawn)} modules")
 
 
 def names(args) -> None:
