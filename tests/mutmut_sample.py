@@ -12,7 +12,9 @@ module's kill rate, with an error that depends on the sample's size, not the mod
 ``draw`` lists, in each module named (``module`` or ``module=fraction``), the mutants with no
 result in the result folders (``--results``, default ``mutants``), draws ``fraction`` of them
 (at least ``--at-least``) with a seeded ``numpy.random.Generator``, and writes both lists;
-with ``--all`` it draws from every mutant of the module, to measure it afresh after new tests.
+with ``--all`` it draws from every mutant of the module, to measure it afresh after new tests
+(read that estimate once the run of the sample has finished: until mutmut reaches a sampled
+mutant, its earlier result still stands in).
 ``estimate`` reads the results again. With R the mutants that had a result when the sample was
 drawn, U the N that did not, and x caught among the n sampled mutants that have run since,
 
