@@ -62,3 +62,21 @@ def max_rel(a: dict, b: dict) -> float:
 @pytest.fixture(params=PAIRINGS, ids=pairing_id)
 def pairing(request):
     return request.param
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Every matplotlib figure saved during the test, kept open for inspection, with the keyword
+    arguments of its ``savefig`` as ``fig.saved_with``."""
+    import matplotlib.figure
+
+    figures = []
+    original = matplotlib.figure.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        figures.append(fig)
+        fig.saved_with = kwargs
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    return figures

@@ -2,7 +2,6 @@
 
 import warnings
 
-import matplotlib.figure
 import numpy as np
 import pytest
 from conftest import make_problem
@@ -10,20 +9,6 @@ from conftest import make_problem
 from backproof import manual, network
 from backproof.compare import plots, study
 from backproof.compare.mutants import CATALOG, Mutant
-
-
-@pytest.fixture
-def drawn(monkeypatch):
-    """Every figure saved during the test, kept open for inspection."""
-    figures = []
-    original = matplotlib.figure.Figure.savefig
-
-    def keep(fig, *args, **kwargs):
-        figures.append(fig)
-        return original(fig, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
-    return figures
 
 
 def texts(fig) -> str:

@@ -11,7 +11,6 @@ import os
 import struct
 import textwrap
 
-import matplotlib.figure
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -28,21 +27,6 @@ CAPTION = (
     "wrapped to the width of the figure so that no word runs off its right edge, printed in "
     "small type under the axes and under the legend, never on top of them."
 )
-
-
-@pytest.fixture
-def drawn(monkeypatch):
-    """Every figure saved during the test with the keyword arguments of its ``savefig``."""
-    figures = []
-    original = matplotlib.figure.Figure.savefig
-
-    def keep(fig, *args, **kwargs):
-        figures.append(fig)
-        fig.saved_with = kwargs
-        return original(fig, *args, **kwargs)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
-    return figures
 
 
 def rgba(color):
