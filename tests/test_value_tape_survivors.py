@@ -93,6 +93,27 @@ def test_the_tape_walks_a_node_class_without_requires_grad_when_its_inputs_are_c
     assert reverse_tape(leaf) == ([], [leaf])
 
 
+def test_a_backward_that_meets_a_released_graph_leaves_its_own_graph_as_it_was():
+    """The error comes before anything is released: the newer graph still draws with its
+    input's name, and the leaves' gradients are those of the first backward alone."""
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    x.name = "x"
+    y = (x * x).sum()
+    y.name = "y"
+    z = y * 3.0
+    z.name = "z"
+    before = [(box.title, box.formula, box.data) for box in graph_boxes(z)]
+    y.backward()  # releases y's graph, which z's includes
+    with pytest.raises(RuntimeError, match="released by an earlier backward"):
+        z.backward()
+    boxes = graph_boxes(z)
+    assert boxes[-1].formula == "y * 3" and boxes[-1].grad == "-"
+    assert [(box.title, box.formula) for box in boxes][-2:] == [
+        (title, formula) for title, formula, _ in before[-2:]
+    ]
+    assert x.grad.tolist() == [2.0, 4.0]
+
+
 def _pooled_bytes_after_a_backward(min_bytes: int, n: int = 512) -> int:
     """What the engine's pool holds after one releasing backward over arrays of ``n`` float64s
     (8 n bytes each), with ``min_bytes`` as the smallest array it keeps."""
