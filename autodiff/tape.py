@@ -216,6 +216,12 @@ def backpropagate(
     """
     node_type = type(root)  # a Tensor (scalar Values keep their gradients on the nodes)
     nodes, leaves = reverse_tape(root)
+    # asked before the walk: a pass that stopped part-way would leave its graph half released
+    if any(node._prim is RELEASED for node in nodes):
+        raise RuntimeError(
+            "this graph was released by an earlier backward(); pass retain_graph=True to "
+            "the first backward() to go through it again"
+        )
     grads = {root: seed}  # keyed by the nodes themselves, which hash by identity
     pop, get = grads.pop, grads.get
     skeletons = Skeletons(node_type) if keep_skeleton else None
@@ -227,11 +233,6 @@ def backpropagate(
     for node in nodes:
         g = pop(node, None)
         prim = node._prim
-        if prim is RELEASED:
-            raise RuntimeError(
-                "this graph was released by an earlier backward(); pass retain_graph=True to "
-                "the first backward() to go through it again"
-            )
         # the skeleton is taken before the VJPs, which may reuse the node's buffers
         skeleton = skeletons.record(node, g) if keep_skeleton else None
         if g is None:
