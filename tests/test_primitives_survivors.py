@@ -15,7 +15,7 @@ from autograd import elementwise_grad
 
 from backproof.autodiff import TENSOR_PRIMITIVES, Tensor, pool
 from backproof.autodiff import primitives as P
-from backproof.network.activations import REGISTRY
+from backproof.network.activations import REGISTRY, Activation
 
 ELEMENTWISE = [name for name, act in REGISTRY.items() if act.elementwise]
 # the input side: no entry sits at a kink of relu, leaky_relu, elu or softsign
@@ -99,6 +99,41 @@ def test_first_and_second_derivatives_match_autograd(name):
     P.sum(g * v).backward()
     second = elementwise_grad(lambda z: anp.sum(first(z) * v))
     np.testing.assert_allclose(x.grad, second(Z), rtol=1e-9, atol=1e-12)
+
+
+def test_an_activation_of_its_input_never_lets_its_backward_kernel_overwrite_the_input():
+    """A registry entry that needs its input Z (``from_output=False``) and has an in-place
+    backward kernel (none of the shipped ones has both; a new entry may). The ordinary backward
+    pass calls that kernel, but never tells it that it owns Z: Z is the caller's (here the
+    leaf's data), not the tape's. The registry is read once, when ``primitives`` is imported,
+    so the entry is made a primitive with the factory the import uses."""
+
+    def half_square(z, out=None):
+        return np.multiply(z, 0.5 * z, out=out)
+
+    def backward(g, z, overwrite_g, overwrite_x):
+        grad = z if overwrite_x else z.copy()  # dJ/dZ = g z, built in z's memory when allowed
+        grad *= g
+        return grad
+
+    entry = Activation(
+        name="half_square_of_this_test",
+        summary="z^2/2; g' needs Z",
+        kernel=half_square,
+        from_output=False,
+        vjp=lambda g, z, xp: g * z,
+        formula=lambda z, xp: 0.5 * z * z,
+        backward=backward,
+    )
+    prim = P._activation_primitive(entry)
+    try:
+        v = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+        x = leaf(Z)
+        P.sum(prim(x) * v).backward()
+        np.testing.assert_array_equal(x.data, Z)  # the input is untouched
+        np.testing.assert_array_equal(x.grad, v * Z)
+    finally:
+        TENSOR_PRIMITIVES.pop(entry.name, None)
 
 
 # -- the pool ------------------------------------------------------------------------------------
