@@ -155,6 +155,8 @@ def _sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     tails and this fast (four passes over the data, no temporaries).
     """
     out = _exp_of_negative(z, out)
+    if not isinstance(out, np.ndarray):  # z is a number or 0-d: NumPy answered with a scalar
+        return 1.0 / (1.0 + out)
     out += 1.0
     np.reciprocal(out, out=out)
     return out
@@ -168,7 +170,7 @@ def _exp_of_negative(z: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     context manager on every call, which costs more than the two passes on a small layer.
     """
     out = np.negative(z, out=out)
-    return np.exp(out, out=out)
+    return np.exp(out, out=out if isinstance(out, np.ndarray) else None)
 
 
 def _softplus(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -398,7 +400,7 @@ def _gelu(z, out=None):
         t += 1
         t *= z
         t *= GELU_C
-    np.tanh(t, out=t)
+    t = np.tanh(t, out=t if isinstance(t, np.ndarray) else None)  # a scalar for 0-d z
     t += 1
     t *= 0.5
     return np.multiply(z, t, out=out)

@@ -38,6 +38,30 @@ def test_kernel_writes_into_out_and_keeps_the_dtype(name, dtype):
     assert np.array_equal(z, Z.astype(dtype))  # out=None leaves z alone
 
 
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_kernel_takes_a_number_and_a_0d_array(name, dtype):
+    """At a 0-d input NumPy's ufuncs answer with a scalar, which ``out=`` cannot write into."""
+    act = REGISTRY[name]
+    row = act.kernel(Z.astype(dtype)).ravel()
+    for k, z in enumerate(Z.astype(dtype).ravel()):
+        for given in (z, np.asarray(z)):
+            got = act.kernel(given)
+            assert np.ndim(got) == 0 and np.result_type(got) == np.dtype(dtype)
+            assert got == row[k], (name, float(z))
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_a_0d_tensor_has_the_value_and_derivative_of_the_scalar(name):
+    x = Tensor(np.array(0.3), requires_grad=True)
+    y = getattr(x, name)()
+    y.backward()
+    act = REGISTRY[name]
+    assert y.data == act.kernel(np.array([0.3]))[0]
+    slope = autograd.grad(lambda z: act.formula(z, reference.AUTOGRAD_MATH))(0.3)
+    assert x.grad == pytest.approx(slope, rel=1e-12)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_formula_is_the_kernel(name):
     act = REGISTRY[name]

@@ -184,10 +184,7 @@ def test_the_identity_hands_back_its_input_without_the_pool(fresh_pool):
 
 
 def test_small_arrays_and_numbers_are_left_to_numpy(fresh_pool):
-    """Below min_bytes (one entry short of it), and for a plain number, no pool request.
-
-    (tanh for the number: sigmoid, silu and gelu raise a TypeError on a number or a 0-d array
-    today, their kernels writing ``out=`` into a NumPy scalar.)"""
+    """Below min_bytes (one entry short of it), and for a plain number, no pool request."""
     z = np.full(fresh_pool.min_bytes // 8 - 1, 0.5)
     before = requests()
     np.testing.assert_allclose(P.ACTIVATIONS["sigmoid"](z), 1 / (1 + np.exp(-z)), rtol=1e-15)
