@@ -1,0 +1,239 @@
+"""What the Tensor, the graph drawings, the engine's network gradients and the buffer pool
+promise, pinned where an earlier mutation run found no test that would notice a change: a dtype
+asked for is the dtype kept, every call form of reshape/transpose/@ records the same operation,
+an unrecorded result says requires_grad=False, bce's tail is one node, and a drawing keeps
+chains on one row and its arrows uncrossed."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+from backproof import autodiff, network
+from backproof.autodiff import Tensor, Value, network_grads
+from backproof.autodiff import graph as G
+from backproof.autodiff.pool import BufferPool
+from backproof.network import NetworkSpec
+
+matplotlib.use("Agg")
+
+
+# -- Tensor: dtypes, the array protocol, operator and method forms ------------------------------
+
+
+def test_a_float_array_takes_the_dtype_asked_for():
+    for given, asked in ((np.float64, np.float32), (np.float32, np.float64)):
+        data = np.array([0.1, 0.2, 0.3], dtype=given)
+        t = Tensor(data, dtype=asked)
+        assert t.dtype == asked
+        np.testing.assert_array_equal(t.data, data.astype(asked))
+    kept = np.array([0.5, 1.5], dtype=np.float32)
+    assert Tensor(kept).data is kept  # no dtype asked: a float array is taken as it is
+
+
+def test_the_array_protocol_gives_the_dtype_asked_for():
+    t = Tensor(np.array([0.1, 0.2]))  # float64
+    assert t.__array__() is t.data
+    as32 = t.__array__(np.float32)
+    assert as32.dtype == np.float32
+    np.testing.assert_array_equal(as32, t.data.astype(np.float32))
+    assert t.__array__(np.float64) is t.data  # the dtype it has: no copy
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+
+
+def test_a_nested_list_at_a_tensor_is_a_recorded_matrix_product():
+    t = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, name="t")
+    out = [[1.0, -1.0]] @ t  # a list has no @: Python asks the Tensor's __rmatmul__
+    assert type(out) is Tensor and out.op == "matmul" and out.requires_grad
+    np.testing.assert_array_equal(out.data, [[-2.0, -2.0]])
+    assert G.graph_boxes(out)[-1].formula == "[[1, -1]] @ t"
+
+
+@pytest.mark.parametrize(
+    "side, operand",
+    [
+        ("left", [[1.0, -1.0]]),
+        ("left", [1.0, 2.0]),
+        ("right", [[1.0], [2.0]]),
+        ("right", [1.0, 2.0]),
+    ],
+)
+def test_a_matrix_product_with_a_nested_list_has_the_gradients_of_one_with_an_array(side, operand):
+    def gradients(constant, create_graph):
+        t = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        out = constant @ t if side == "left" else t @ constant
+        (out * out).sum().backward(create_graph=create_graph)
+        if not create_graph:
+            return [t.grad]
+        g, t.grad = t.grad, None  # recorded: its square sum is differentiated again
+        (g * g).sum().backward()
+        return [g.data, t.grad]
+
+    for create_graph in (False, True):
+        got = gradients(operand, create_graph)  # the list is a constant the VJPs read as an array
+        expected = gradients(np.array(operand), create_graph)
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)
+
+
+def formula(make) -> str:
+    """The formula the drawing shows for ``make(x)``, x a leaf called x."""
+    return G.graph_boxes(make(Tensor(np.arange(6.0), requires_grad=True, name="x")))[-1].formula
+
+
+def test_reshape_draws_the_shape_as_one_tuple_whichever_way_it_is_given():
+    assert formula(lambda x: x.reshape(6)) == "reshape(x, (6,))"
+    assert formula(lambda x: x.reshape((6,))) == "reshape(x, (6,))"
+    assert formula(lambda x: x.reshape(2, 3)) == formula(lambda x: x.reshape((2, 3)))
+
+
+def test_transpose_takes_one_axis_as_numpy_does():
+    assert formula(lambda x: x.transpose(0)) == "transpose(x, (0,))"
+    v = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    out = v.transpose(-1)  # NumPy's a.transpose(-1) for a vector: the one axis, counted back
+    np.testing.assert_array_equal(out.data, [1.0, 2.0, 3.0])
+    (out * Tensor([4.0, 5.0, 6.0])).sum().backward()
+    np.testing.assert_array_equal(v.grad, [4.0, 5.0, 6.0])
+    m = Tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(m.transpose(1, 0).data, m.transpose((1, 0)).data)
+
+
+def test_transpose_without_axes_is_drawn_as_T_is():
+    x = Tensor(np.ones((2, 3)), requires_grad=True, name="x")
+    assert G.graph_boxes(x.transpose())[-1].formula == G.graph_boxes(x.T)[-1].formula
+    assert formula(lambda x: x.reshape(2, 3).transpose()) == "transpose(n1)"
+
+
+def test_a_result_off_the_tape_says_requires_grad_false():
+    plain = Tensor([1.0, 2.0]) * 2  # no argument requires a gradient
+    assert plain.requires_grad is False and plain.is_leaf
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with autodiff.no_grad():
+        unrecorded = x * 2
+    assert unrecorded.requires_grad is False and unrecorded.is_leaf
+    # the flag can be handed on to a new tensor, which accepts only True or False
+    assert Tensor(unrecorded.data, requires_grad=unrecorded.requires_grad).requires_grad is False
+    assert repr(unrecorded) == "Tensor([2. 4.])"
+
+
+# -- the engine's network gradients -------------------------------------------------------------
+
+
+def test_bce_ends_in_one_tail_node_and_the_other_losses_do_not():
+    X = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]])
+    for loss, Y in (("bce", np.array([[1.0, 0.0, 1.0]])), ("mse", np.array([[0.2, 0.4, 0.9]]))):
+        spec = NetworkSpec([2, 3, 1], activations=["tanh", "sigmoid"], loss=loss, seed=2)
+        params = network.init_params(spec)
+        leaves = {k: Tensor(v, requires_grad=True) for k, v in params.items()}
+        J = network_grads._tensor_objective(spec, leaves, X, Y)
+        assert (J.op == "bce_tail") == (loss == "bce")
+        J_general = network.objective(spec, params, X, Y)
+        assert float(J.data) == pytest.approx(J_general, rel=1e-14)
+
+
+def test_loss_and_grads_names_the_engine_argument():
+    spec = NetworkSpec([2, 2, 1])
+    params = network.init_params(spec)
+    X, Y = np.ones((2, 3)), np.ones((1, 3))
+    with pytest.raises(ValueError) as info:
+        autodiff.loss_and_grads(spec, params, X, Y, engine="jax")
+    assert str(info.value) == "engine must be one of ['scalar', 'tensor'], got 'jax'"
+
+
+# -- the buffer pool ----------------------------------------------------------------------------
+
+
+def test_out_gives_a_buffer_in_the_dtype_asked_for():
+    p = BufferPool(min_bytes=64)
+    for dtype in (np.dtype(np.float32), np.dtype(np.float64)):
+        buf = p.out((4, 8), dtype)
+        assert buf.shape == (4, 8) and buf.dtype == dtype
+        p.give(buf)
+        assert p.out((4, 8), dtype) is buf  # given back: served again, same shape and dtype
+
+
+# -- the matplotlib drawing's layout ------------------------------------------------------------
+
+
+def arrows(ax) -> list[list[tuple[float, float]]]:
+    """Each arrow of a drawing as its corner points, the arrowhead's tip last."""
+    heads = [c for c in ax.get_children() if isinstance(c, matplotlib.text.Annotation)]
+    assert len(heads) == len(ax.lines)
+    return [
+        list(zip(line.get_xdata(), line.get_ydata())) + [tuple(head.xy)]
+        for line, head in zip(ax.lines, heads)
+    ]
+
+
+def _side(p, q, r) -> float:
+    return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+
+def crossings(ax) -> int:
+    """How many pairs of arrows cross (strictly: arrows that leave one box together share
+    their first stretch, which is no crossing)."""
+    segments = [list(zip(a, a[1:])) for a in arrows(ax)]
+    count = 0
+    for i, first in enumerate(segments):
+        for second in segments[i + 1 :]:
+            count += any(
+                _side(p, q, r) * _side(p, q, s) < 0 and _side(r, s, p) * _side(r, s, q) < 0
+                for p, q in first
+                for r, s in second
+            )
+    return count
+
+
+def test_crossings_counts_arrows_that_cross():
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    for xs, ys in (([0, 1], [0, 1]), ([0, 1], [1, 0]), ([0, 1], [0.5, 0.5])):
+        ax.plot(xs, ys)
+        ax.annotate("", xy=(1.5, ys[-1]), xytext=(1, ys[-1]))
+    assert crossings(ax) == 3  # the diagonals cross each other and the level line
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x: x * (x * 2).tanh().tanh(),  # x's long arrow passes the chain on top
+        lambda x: x * (x * 2),  # x enters both products first: it sits above the 2
+        lambda x: x * x.tanh().tanh(),
+    ],
+)
+def test_the_layout_untangles_arrows_into_first_and_second_arguments(make):
+    import matplotlib.pyplot as plt
+
+    ax = autodiff.draw(make(Value(0.5, label="x")), engine="matplotlib")
+    assert crossings(ax) == 0
+    plt.close("all")
+
+
+def test_a_chain_of_one_input_operations_is_drawn_on_one_row():
+    import matplotlib.pyplot as plt
+
+    x = Value(0.25, label="x")
+    ax = autodiff.draw(3 - x.tanh().tanh(), engine="matplotlib")
+    level = [a for a in arrows(ax) if len({round(y, 9) for _, y in a}) == 1]
+    assert len(level) == 2  # x -> tanh -> tanh; the 3 and the chain enter the minus at ports
+    ax = autodiff.draw(3 - x.tanh(), engine="matplotlib")
+    assert len([a for a in arrows(ax) if len({round(y, 9) for _, y in a}) == 1]) == 1
+    plt.close("all")
+
+
+def test_when_nothing_else_decides_the_leaves_keep_the_order_they_were_made_in():
+    import matplotlib.pyplot as plt
+
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    tb, ta = b.tanh(), a.tanh()  # b's tanh computed first
+    ta.label, tb.label = "ta", "tb"
+    # symmetric: each product takes both tanhs, in opposite orders, so the arrows into the
+    # products pull neither way; the order the leaves were made in decides: a on top, and the
+    # tanhs follow their leaves whatever order they were computed in
+    ax = autodiff.draw(ta * tb + tb * ta, engine="matplotlib")
+    y = {t.get_text(): t.get_position()[1] for t in ax.texts}
+    assert y["a (leaf)"] < y["b (leaf)"]  # y grows downwards
+    assert y["ta = tanh(a)"] == pytest.approx(y["a (leaf)"])  # each tanh level with its leaf
+    assert y["tb = tanh(b)"] == pytest.approx(y["b (leaf)"])
+    plt.close("all")
