@@ -11,6 +11,7 @@ import pytest
 from backproof import autodiff, network
 from backproof.autodiff import Tensor, Value, network_grads
 from backproof.autodiff import graph as G
+from backproof.autodiff import primitives as P
 from backproof.autodiff.pool import BufferPool
 from backproof.network import NetworkSpec
 
@@ -194,19 +195,52 @@ def test_crossings_counts_arrows_that_cross():
     plt.close("all")
 
 
+def leaf(name: str) -> Tensor:
+    return Tensor(np.full((2, 2), 0.5), requires_grad=True, name=name)
+
+
+def x_passes_a_chain_to_enter_first():
+    x = Value(0.5, label="x")
+    return x * (x * 2).tanh().tanh()  # x's long arrow passes the chain, on top
+
+
+def x_enters_two_products_first():
+    x = Value(0.5, label="x")
+    return x * (x * 2)  # x sits above the 2
+
+
+def x_passes_a_tanh_chain_to_enter_first():
+    x = Value(0.5, label="x")
+    return x * x.tanh().tanh()
+
+
+def an_affine_takes_x_first_and_its_square_second():
+    x, b = leaf("x"), leaf("b")
+    return P.affine(x, x * x, b)  # x's lane runs above x * x, b below
+
+
+def a_weight_enters_an_affine_first_and_a_product_last():
+    W, x = leaf("W"), leaf("x")
+    # W enters W @ W + x above x, and (W @ W + x) @ W below the affine: one of W's arrows
+    # must cross x's, and only one does
+    return (P.affine(W, W, x) @ W).tanh()
+
+
 @pytest.mark.parametrize(
-    "make",
+    "make, fewest",
     [
-        lambda x: x * (x * 2).tanh().tanh(),  # x's long arrow passes the chain on top
-        lambda x: x * (x * 2),  # x enters both products first: it sits above the 2
-        lambda x: x * x.tanh().tanh(),
+        (x_passes_a_chain_to_enter_first, 0),
+        (x_enters_two_products_first, 0),
+        (x_passes_a_tanh_chain_to_enter_first, 0),
+        (an_affine_takes_x_first_and_its_square_second, 0),
+        (a_weight_enters_an_affine_first_and_a_product_last, 1),
     ],
 )
-def test_the_layout_untangles_arrows_into_first_and_second_arguments(make):
+def test_the_layout_crosses_arrows_only_where_the_graph_forces_it(make, fewest):
     import matplotlib.pyplot as plt
 
-    ax = autodiff.draw(make(Value(0.5, label="x")), engine="matplotlib")
-    assert crossings(ax) == 0
+    ax = autodiff.draw(make(), engine="matplotlib")
+    assert crossings(ax) == fewest
     plt.close("all")
 
 
@@ -222,18 +256,36 @@ def test_a_chain_of_one_input_operations_is_drawn_on_one_row():
     plt.close("all")
 
 
-def test_when_nothing_else_decides_the_leaves_keep_the_order_they_were_made_in():
+def two_tanhs_in_both_orders():
+    """a and b, b's tanh computed first; each product takes both tanhs, in opposite orders."""
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    tb, ta = b.tanh(), a.tanh()
+    ta.label, tb.label = "ta", "tb"
+    return ta * tb + tb * ta, ["a (leaf)", "b (leaf)"], [("ta = tanh(a)", "a (leaf)")]
+
+
+def a_product_and_a_later_leaf_in_both_orders():
+    """ab = a * b, then a leaf s; each product takes ab and s, in opposite orders."""
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    ab = a * b
+    ab.label = "ab"
+    s = Value(3.0, label="s")
+    return ab * s + s * ab, ["ab = a * b", "s (leaf)"], []
+
+
+@pytest.mark.parametrize(
+    "make", [two_tanhs_in_both_orders, a_product_and_a_later_leaf_in_both_orders]
+)
+def test_when_the_arrows_pull_neither_way_boxes_keep_the_order_they_were_made_in(make):
+    """The arrows into the two products pull neither of their inputs up or down; then the
+    boxes sit top to bottom in the order they were made in, whatever order their consumers
+    were computed in, and a box with one input stays level with it."""
     import matplotlib.pyplot as plt
 
-    a, b = Value(1.0, label="a"), Value(2.0, label="b")
-    tb, ta = b.tanh(), a.tanh()  # b's tanh computed first
-    ta.label, tb.label = "ta", "tb"
-    # symmetric: each product takes both tanhs, in opposite orders, so the arrows into the
-    # products pull neither way; the order the leaves were made in decides: a on top, and the
-    # tanhs follow their leaves whatever order they were computed in
-    ax = autodiff.draw(ta * tb + tb * ta, engine="matplotlib")
-    y = {t.get_text(): t.get_position()[1] for t in ax.texts}
-    assert y["a (leaf)"] < y["b (leaf)"]  # y grows downwards
-    assert y["ta = tanh(a)"] == pytest.approx(y["a (leaf)"])  # each tanh level with its leaf
-    assert y["tb = tanh(b)"] == pytest.approx(y["b (leaf)"])
+    root, top_to_bottom, level = make()
+    ax = autodiff.draw(root, engine="matplotlib")
+    y = {t.get_text(): t.get_position()[1] for t in ax.texts}  # y grows downwards
+    assert sorted(top_to_bottom, key=y.get) == top_to_bottom
+    for one, other in level:
+        assert y[one] == pytest.approx(y[other])
     plt.close("all")
