@@ -93,6 +93,7 @@ def _matmul_vjp_a(g, ans, a, b):
     """d(a @ b)/da contracted with g: g @ b^T (outer products for 1-D operands)."""
     if type(g) is np.ndarray and type(b) is np.ndarray and g.ndim == b.ndim == 2:
         return _product(g, b.T)  # the common case, without the primitives' dispatch
+    a, b = _operand(a), _operand(b)
     if _data(b).ndim == 1:
         return g[..., None] * b if _data(a).ndim > 1 else g * b
     if _data(a).ndim == 1:
@@ -104,11 +105,18 @@ def _matmul_vjp_b(g, ans, a, b):
     """d(a @ b)/db contracted with g: a^T @ g (outer products for 1-D operands)."""
     if type(g) is np.ndarray and type(a) is np.ndarray and g.ndim == a.ndim == 2:
         return _product(a.T, g)
+    a, b = _operand(a), _operand(b)
     if _data(a).ndim == 1:
         return a[:, None] * g[..., None, :] if _data(b).ndim > 1 else g * a
     if _data(b).ndim == 1:
         return matmul(g, a)
     return matmul(transpose(a, _swap_last(_data(a).ndim)), g)
+
+
+def _operand(x):
+    """A matrix product's operand as its VJPs read it: a Tensor, or an array (a constant given
+    as nested lists, ``[[1.0, 2.0]] @ t``, becomes one)."""
+    return x if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _swap_last(ndim: int) -> tuple:

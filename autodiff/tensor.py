@@ -194,7 +194,7 @@ class Tensor:
         """``t.transpose()`` reverses the axes; ``t.transpose(1, 0, 2)`` or ``((1, 0, 2))``."""
         if len(axes) == 1 and not np.isscalar(axes[0]):
             axes = axes[0]
-        return _p.transpose(self, tuple(axes) if axes else None)
+        return _p.transpose(self, tuple(axes)) if axes else _p.transpose(self)  # drawn as .T
 
     @property
     def T(self):
