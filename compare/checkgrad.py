@@ -295,7 +295,6 @@ class _Options:
     factors: Mapping | None = None
     progress: bool | None = None
     floor_step: float | None = None  # the step the noise floor is measured over; None: start
-    second: bool = False  # the second ladder, below the first
     patient: bool = False  # run every step of the ladder (no early stop)
 
     def resolution(self) -> float:
@@ -770,7 +769,6 @@ def _finer(opts: _Options) -> _Options:
         opts,
         start=first / 2.0**LADDER_LENGTH,
         floor_step=opts.resolution(),
-        second=True,
         patient=True,  # its first steps may still straddle kinks: never stop there
     )
 
