@@ -471,7 +471,7 @@ class Reference:
         )
 
 
-def _stop_rule(tol: Tolerance, largest_step: float, spread: float = 0.0):
+def _stop_rule(tol: Tolerance, largest_step: float, spread: float):
     """When a ladder may stop: its estimate is settled well inside the tolerance (both sides
     of a confirmed kink, or the sharpest estimate), or smaller steps stopped helping. A kink
     too small to confirm by then only widens the fail side of the verdict

@@ -137,6 +137,10 @@ def test_at_a_kink_the_reference_is_the_midpoint_of_the_one_sided_derivatives():
     (entry,) = wrong.worst
     assert entry.index == (0,) and entry.numerical == pytest.approx(0.5, abs=1e-9)
     assert entry.error == pytest.approx(2.0, abs=1e-9)  # the distance to the interval [0, 1]
+    # f is smooth on either side, with no noise: the tolerance is rtol |g~| + atol and a
+    # floor far below FLOOR_RELATIVE (1e-7) of the largest slope
+    floor = entry.tolerance - (wrong.rtol * 0.5 + wrong.atol)
+    assert 0 <= floor < 1e-9
 
 
 def test_where_f_is_not_finite_the_reference_is_nan_with_an_infinite_error():
@@ -205,7 +209,8 @@ def test_measuring_x_in_other_units_changes_nothing_but_the_units():
 # -- settle_entries / judge_settled (compare_network's second look) -------------------------------
 def test_judge_settled_returns_the_tolerance_its_verdicts_used():
     """A value just inside the tolerance judge_settled reports (less the reference's error
-    bars) passes; a pass is always within the tolerance reported."""
+    bars) passes; a pass is always within the tolerance reported, from the reference value
+    reported."""
 
     def f(p):
         return float(np.sum(np.sin(p["w"]))) + hashed_noise(p["w"], 1e-6)
@@ -220,6 +225,13 @@ def test_judge_settled_returns_the_tolerance_its_verdicts_used():
     verdicts, allowed_inside, _ = judge_settled(inside, refs["w"], tol)
     assert list(verdicts) == ["pass"] * 3
     assert np.all(np.abs(inside - coarse.estimate) <= allowed_inside)
+    # beyond it the first reference fails them: the finer one, from smaller steps with a
+    # larger noise floor, passes them, and the tolerance reported is the finer one's
+    outside = coarse.estimate + (1 + 1e-6) * (allowed + tol.confidence * coarse.error)
+    verdicts, allowed_outside, values = judge_settled(outside, refs["w"], tol)
+    assert list(verdicts) == ["pass"] * 3
+    assert np.all(allowed_outside > allowed)
+    assert np.all(np.abs(outside - values) <= allowed_outside)
 
 
 # -- the fast check's directions -------------------------------------------------------------------
@@ -240,3 +252,55 @@ def test_the_noise_floor_covers_a_fast_check_s_directions_too():
     assert param.inconclusive == 0 and param.failures == 0
     wrong = check_grad(f, lambda x: a * (1 + 1e-3), x, rtol=0, atol=0, samples=2)
     assert wrong.verdict == "fail" and wrong.params["x"].failures == 5
+
+
+def test_directions_across_kinks_near_x_are_settled_by_the_finer_ladder():
+    """sum |x_i - c_i| with every kink c_i within 1e-4 of x_i: every step of the first ladder
+    (down to 2.4e-4) straddles kinks along a random direction, so only the second ladder,
+    below them all, sees the true slope: the right gradient passes, directions included."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1.0, 1.0, 2001)
+    c = x + rng.uniform(1e-6, 1e-4, x.size) * rng.choice([-1.0, 1.0], x.size)
+
+    def f(x):
+        return float(np.sum(np.abs(x - c)))
+
+    report = check_grad(f, lambda x: np.sign(x - c), x, samples=4)
+    param = report.params["x"]
+    assert report.verdict == "pass" and param.directions_checked == 3
+    assert param.inconclusive == 0 and param.failures == 0
+
+
+def test_a_gradient_off_by_one_percent_across_kinks_near_x_is_never_passed():
+    """The same f, the gradient 1% too large: below the kinks every sampled entry fails; the
+    directions, whose first ladder sees a kink (an interval wide enough to hold the wrong
+    value), are not passed either: the finer ladder refutes the interval."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1.0, 1.0, 2001)
+    c = x + rng.uniform(1e-6, 1e-4, x.size) * rng.choice([-1.0, 1.0], x.size)
+
+    def f(x):
+        return float(np.sum(np.abs(x - c)))
+
+    report = check_grad(f, lambda x: 1.01 * np.sign(x - c), x, samples=4)
+    param = report.params["x"]
+    assert report.verdict == "fail"
+    assert (param.entries_checked, param.directions_checked) == (4, 3)
+    assert (param.failures, param.inconclusive) == (4, 3)
+
+
+def test_a_direction_is_judged_against_the_size_of_its_terms():
+    """A gradient off by 1e-6 relative: every entry fails (rtol is 1e-7), but along a random
+    direction g . v cancels down to ~1/35 of sum |g_j v_j|, and the direction's rtol applies to
+    that sum: the directions pass, also when the finer ladder settles them."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1.0, 1.0, 2001)
+    c = x + rng.uniform(1e-6, 1e-4, x.size) * rng.choice([-1.0, 1.0], x.size)
+
+    def f(x):
+        return float(np.sum(np.abs(x - c)))
+
+    report = check_grad(f, lambda x: (1 + 1e-6) * np.sign(x - c), x, samples=4)
+    param = report.params["x"]
+    assert report.verdict == "fail" and param.directions_checked == 3
+    assert (param.failures, param.inconclusive) == (4, 0)
