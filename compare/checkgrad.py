@@ -295,7 +295,6 @@ class _Options:
     factors: Mapping | None = None
     progress: bool | None = None
     floor_step: float | None = None  # the step the noise floor is measured over; None: start
-    second: bool = False  # the second ladder, below the first
     patient: bool = False  # run every step of the ladder (no early stop)
 
     def resolution(self) -> float:
@@ -472,7 +471,7 @@ class Reference:
         )
 
 
-def _stop_rule(tol: Tolerance, largest_step: float, spread: float = 0.0):
+def _stop_rule(tol: Tolerance, largest_step: float, spread: float):
     """When a ladder may stop: its estimate is settled well inside the tolerance (both sides
     of a confirmed kink, or the sharpest estimate), or smaller steps stopped helping. A kink
     too small to confirm by then only widens the fail side of the verdict
@@ -770,7 +769,6 @@ def _finer(opts: _Options) -> _Options:
         opts,
         start=first / 2.0**LADDER_LENGTH,
         floor_step=opts.resolution(),
-        second=True,
         patient=True,  # its first steps may still straddle kinks: never stop there
     )
 
