@@ -956,9 +956,9 @@ def _judge_params(problem, analytic, chosen, entries, dir_refs, tol, opts, do_fu
         grid = np.full(shape, UNCHECKED, dtype=object)
         grid.ravel()[local] = verdicts  # a fresh array: ravel() is a view
         n_inc = int(np.sum(verdicts == INCONCLUSIVE)) + sum(d.verdict == INCONCLUSIVE for d in dirs)
-        reason = _reason(verdicts, ref) or (NOISE if n_inc else "")
-        if not reason and any(d.verdict == INCONCLUSIVE for d in dirs):
-            reason = NOISE
+        # why it is inconclusive: the commonest cause among the entries, else the directions'
+        dir_verdicts = np.array([d.verdict for d in dirs])
+        reason = _reason(verdicts, ref) or (_reason(dir_verdicts, dref) if dirs else "")
         params[name] = ParamCheck(
             name=name,
             shape=shape,

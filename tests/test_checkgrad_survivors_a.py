@@ -238,3 +238,40 @@ def test_an_entry_s_tolerance_takes_the_noise_over_its_own_largest_step():
         floor = 30 * report.noise / (0.5 * max(abs(x[e.index]), 1.0))
         expected = report.atol + report.rtol * abs(e.numerical) + floor
         assert e.tolerance == pytest.approx(expected, rel=1e-9, abs=0)
+
+
+# -- kinks near x: the second ladder, below the kink -----------------------------------------------
+def _relu_near_x(kink_at):
+    """relu(x0 - kink_at) + x1^2: at x0 = 0 every step of the first ladder straddles the kink
+    (it is closer than the smallest step), so the first ladder sees the interval [0, 1]."""
+    return lambda x: float(max(x[0] - kink_at, 0.0) + x[1] ** 2)
+
+
+@pytest.mark.parametrize("kink_at, slope", [(1e-5, 0.0), (-1e-5, 1.0)])
+def test_a_kink_just_beside_x_is_left_behind_by_the_second_ladder(kink_at, slope):
+    """Between the one-sided slopes is not good enough when the kink is not at x: the second
+    ladder, below the kink, sees the one slope at x, and a gradient halfway fails there."""
+    x = np.array([0.0, 0.7])
+    right = check_grad(_relu_near_x(kink_at), lambda x: np.array([slope, 2 * x[1]]), x)
+    assert right.ok
+    halfway = check_grad(_relu_near_x(kink_at), lambda x: np.array([0.5, 2 * x[1]]), x)
+    assert halfway.verdict == "fail"
+    assert [(e.index, e.verdict, e.numerical) for e in halfway.worst] == [((0,), "fail", slope)]
+
+
+# -- code changed: the reason of directions that cannot be settled ---------------------------------
+def test_a_parameter_undecided_by_its_directions_alone_gives_their_cause():
+    """f is defined on the axes through x only (nan once two entries move): every entry
+    passes, every random direction leaves f's domain. The parameter is inconclusive because f
+    is not finite there (it used to say "noise", and advise computing f in float64)."""
+    x0 = np.array([0.3, -0.2, 0.5, 0.1])
+
+    def axes_only(x):
+        return float(np.sum(x**2)) if np.count_nonzero(x - x0) <= 1 else math.nan
+
+    report = check_grad(axes_only, lambda x: 2 * x, x0, full=False, samples=4)
+    p = report.params["x"]
+    assert list(p.entry_verdicts) == ["pass"] * 4
+    assert (p.verdict, p.inconclusive, p.directions_checked) == ("inconclusive", 3, 3)
+    assert (p.reason, p.advice) == (REASONS["not finite nearby"], ADVICE["not finite nearby"])
+    assert (report.reason, report.advice) == (p.reason, p.advice)
