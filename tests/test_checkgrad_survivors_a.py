@@ -172,10 +172,23 @@ def test_the_relative_difference_of_the_whole_gradient():
     assert small.rel_diff == pytest.approx(0.01 / 0.05, rel=1e-6)
     flat = check_grad(lambda x: 3.0, lambda x: 0 * x, x)
     assert flat.ok and flat.rel_diff == 0.0
-    roots = lambda x: float(np.sum(np.sqrt(x)))  # noqa: E731
-    undefined = check_grad(roots, lambda x: 0.5 / np.sqrt(x), np.array([1.0, 1e-300]))
-    assert undefined.verdict == "inconclusive"
-    assert undefined.rel_diff == pytest.approx(0.0, abs=1e-9)  # entry 1 has no reference
+    root_and_square = lambda x: float(np.sqrt(x[0]) + x[1] ** 2)  # noqa: E731
+    wrong = lambda x: np.array([0.5 / np.sqrt(x[0]), 3 * x[1]])  # noqa: E731
+    undefined = check_grad(root_and_square, wrong, np.array([1e-300, 1.0]))
+    assert [e.verdict for e in undefined.worst] == ["fail", "inconclusive"]
+    # entry 0 has no reference (f is not finite left of 0): only entry 1, 3 against 2, counts
+    assert undefined.rel_diff == pytest.approx(1 / 5, rel=1e-6)
+
+
+def test_entries_undecided_for_noise_say_so_one_by_one():
+    """1e-8 sin(x) is below the ulp of 1e12: the differences cannot see a slope that small."""
+    noisy = lambda x: 1e12 + 1e-8 * float(np.sum(np.sin(x)))  # noqa: E731
+    report = check_grad(noisy, lambda x: 0 * x, np.linspace(-1, 1, 3))
+    assert [(e.index, e.verdict, e.reason) for e in report.inconclusive] == [
+        ((0,), "inconclusive", "noise"),
+        ((1,), "inconclusive", "noise"),
+        ((2,), "inconclusive", "noise"),
+    ]
 
 
 def test_a_misshapen_gradient_leaves_the_report_s_errors_nan():
