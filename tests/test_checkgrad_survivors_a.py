@@ -144,6 +144,11 @@ def test_each_parameter_check_carries_its_name():
     assert report.ok
     assert [(k, p.name) for k, p in report.params.items()] == [("w", "w"), ("b", "b")]
     assert check_grad(sin_x, sin_x_grad, X).params["x"].name == "x"
+    # several arguments: the one argnums picks is named by its place
+    two = check_grad(
+        lambda a, b: float(np.sum(a * b**2)), lambda a, b: 2 * a * b, X, X + 1.0, argnums=1
+    )
+    assert two.ok and [(k, p.name) for k, p in two.params.items()] == [("args[1]", "args[1]")]
 
 
 def test_an_infinite_gradient_entry_fails_without_a_numpy_warning():
@@ -270,6 +275,10 @@ def test_a_kink_just_beside_x_is_left_behind_by_the_second_ladder(kink_at, slope
     halfway = check_grad(_relu_near_x(kink_at), lambda x: np.array([0.5, 2 * x[1]]), x)
     assert halfway.verdict == "fail"
     assert [(e.index, e.verdict, e.numerical) for e in halfway.worst] == [((0,), "fail", slope)]
+    # the slope of the far side sits on the edge of the first ladder's interval: that ladder
+    # cannot tell, and "fail" needs both ladders to say so
+    far_side = check_grad(_relu_near_x(kink_at), lambda x: np.array([1 - slope, 2 * x[1]]), x)
+    assert far_side.verdict == "inconclusive" and far_side.reason == REASONS["kink"]
 
 
 # -- code changed: the reason of directions that cannot be settled ---------------------------------
