@@ -606,7 +606,7 @@ def check_grad(
     At a kink of f (left and right derivatives differ, found from f alone) an entry passes when
     g lies between the one-sided derivatives or matches one (a subgradient). ``rtol`` defaults
     to 7 sqrt(eps) of the precision f and the gradient really have (1e-7 in float64, 2.4e-3 in
-    float32), ``atol`` to 100 eps max|g~|; the noise floor is 10 x f's measured noise over the
+    float32), ``atol`` to 100 eps max|g~|; the noise floor is 30 x f's measured noise over the
     largest step. The report is truthy exactly when the verdict is "pass".
 
     ``method``: ``"richardson"`` (the default ladder), ``"central"`` (the ladder without
