@@ -168,6 +168,35 @@ def test_a_nan_gradient_fails_even_where_f_is_not_finite_nearby():
     assert [(e.index, e.verdict) for e in report.worst] == [((1,), "fail")]
 
 
+# -- the diagnosis of a noisy f: what is no evidence of a mistake ---------------------------------
+@pytest.mark.parametrize("offset", [1e6, 1e8])
+def test_a_noisy_f_s_fast_check_still_names_the_mistake(offset):
+    """f = offset + sum(sin(x)) is noisy (its ulp): a difference no larger than the tolerance
+    plus three times the reference's error is no evidence against a pattern, for the sampled
+    entries and the random directions alike."""
+    x = np.linspace(0.2, 1.4, 7)
+    noisy = lambda x: offset + float(np.sum(np.sin(x)))  # noqa: E731
+    twice = check_grad(noisy, lambda x: 2 * np.cos(x), x, full=False, samples=3)
+    assert twice.diagnosis == {"x": "scale: the gradient is the right one x 2"}
+    extra = check_grad(noisy, lambda x: np.cos(x) + 0.3 * x, x, full=False, samples=3)
+    assert extra.diagnosis["x"].startswith("term: the gradient has an extra term 0.3 x x")
+
+
+def test_a_missing_gradient_of_a_parameter_a_noisy_f_ignores_is_not_said_to_matter():
+    """f does not depend on b, but it is noisy: b's differences are 0 with a large error,
+    which is no evidence that f depends on b."""
+    params = {"a": np.array([0.3, -0.5]), "b": np.array([0.2, 0.4])}
+
+    def noisy(p):
+        a = p["a"]
+        return 1e12 + 1e-8 * float(np.sum(np.sin(a))) + 1e-7 * float(np.sin(1e9 * a[0]))
+
+    report = check_grad(noisy, lambda p: {"a": 1e-8 * np.cos(p["a"])}, params)
+    assert report.diagnosis["b"] == "zero: no gradient was given for b (a missing key)"
+    depends = check_grad(lambda p: float(np.sum(p["a"] * p["b"])), lambda p: {"a": p["b"]}, params)
+    assert depends.diagnosis["b"].endswith("but the function depends on it")
+
+
 # -- the report's summary numbers ------------------------------------------------------------------
 def test_the_relative_difference_of_the_whole_gradient():
     """||g - g~|| / (||g|| + ||g~||) over the entries with both values finite; 0 when both are
