@@ -310,6 +310,33 @@ def test_a_kink_just_beside_x_is_left_behind_by_the_second_ladder(kink_at, slope
     assert far_side.verdict == "inconclusive" and far_side.reason == REASONS["kink"]
 
 
+def _quantised_kink(slope_below):
+    """A kink 3e-5 right of x0 = 0 with slopes ``slope_below`` and ``slope_below + 2``, f
+    rounded to a grid of 1e-4: flat at the second ladder's small steps."""
+
+    def f(x):
+        d = x[0] - 3e-5
+        return float(np.round((abs(d) + (slope_below + 1) * d) / 1e-4) * 1e-4 + x[1] ** 2)
+
+    return f
+
+
+@pytest.mark.parametrize(
+    "slope_below, verdict", [(-1.0, "inconclusive"), (-0.18, "fail")], ids=["inside", "at-edge"]
+)
+def test_a_flat_second_ladder_refutes_a_kink_s_interval_only_near_its_ends(slope_below, verdict):
+    """The first ladder straddles the kink and passes 0.5 between the one-sided slopes; the
+    second ladder, flat on f's grid, reads 0. Well inside the interval (more than a tenth of
+    its width from either end) that 0 is a difference taken across the kink, which refutes
+    nothing: inconclusive, with no error bound. A tenth of the width from its end, it fails."""
+    x = np.array([0.0, 0.7])
+    report = check_grad(_quantised_kink(slope_below), lambda x: np.array([0.5, 2 * x[1]]), x)
+    assert report.verdict == verdict
+    [entry] = report.worst
+    assert (entry.index, entry.verdict, entry.numerical) == ((0,), verdict, 0.0)
+    assert (entry.reference_error == math.inf) == (verdict == "inconclusive")
+
+
 # -- code changed: the reason of directions that cannot be settled ---------------------------------
 def test_a_parameter_undecided_by_its_directions_alone_gives_their_cause():
     """f is defined on the axes through x only (nan once two entries move): every entry
