@@ -275,6 +275,20 @@ def test_the_reported_floor_is_30_times_the_noise_over_the_largest_step(step):
     assert report.floor == pytest.approx(30 * report.noise / largest, rel=1e-12, abs=0)
 
 
+def test_the_floor_of_a_very_noisy_f_stays_below_1_percent_of_the_largest_slope():
+    """30 noise / 0.5 would be larger, but the floor is capped at 1e-2 of the largest slope
+    the differences resolve beyond their error (|g~| - 3 err): below 1e-2 of the true 3."""
+    x = np.linspace(-1, 1, 5)
+    slopes = np.array([1.0, -2.0, 0.5, 3.0, 1.5])
+
+    def noisy(x):
+        return float(slopes @ x) + 1e-3 * float(np.sin(1e9 * (np.arange(1.0, 6.0) @ x)))
+
+    report = check_grad(noisy, lambda x: slopes, x)
+    assert report.floor < 30 * report.noise / 0.5
+    assert 0.9 * 0.01 * 3.0 < report.floor < 0.01 * 3.0
+
+
 def test_an_entry_s_tolerance_takes_the_noise_over_its_own_largest_step():
     """The floor of entry i is 30 noise / (0.5 max(|x_i|, 1)): a large entry's differences
     resolve a smaller slope."""
