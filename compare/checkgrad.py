@@ -605,7 +605,7 @@ def check_grad(
     At a kink of f (left and right derivatives differ, found from f alone) an entry passes when
     g lies between the one-sided derivatives or matches one (a subgradient). ``rtol`` defaults
     to 7 sqrt(eps) of the precision f and the gradient really have (1e-7 in float64, 2.4e-3 in
-    float32), ``atol`` to 100 eps max|g~|; the noise floor is 10 x f's measured noise over the
+    float32), ``atol`` to 100 eps max|g~|; the noise floor is 30 x f's measured noise over the
     largest step. The report is truthy exactly when the verdict is "pass".
 
     ``method``: ``"richardson"`` (the default ladder), ``"central"`` (the ladder without
@@ -954,9 +954,9 @@ def _judge_params(problem, analytic, chosen, entries, dir_refs, tol, opts, do_fu
         grid = np.full(shape, UNCHECKED, dtype=object)
         grid.ravel()[local] = verdicts  # a fresh array: ravel() is a view
         n_inc = int(np.sum(verdicts == INCONCLUSIVE)) + sum(d.verdict == INCONCLUSIVE for d in dirs)
-        reason = _reason(verdicts, ref) or (NOISE if n_inc else "")
-        if not reason and any(d.verdict == INCONCLUSIVE for d in dirs):
-            reason = NOISE
+        # why it is inconclusive: the commonest cause among the entries, else the directions'
+        dir_verdicts = np.array([d.verdict for d in dirs])
+        reason = _reason(verdicts, ref) or (_reason(dir_verdicts, dref) if dirs else "")
         params[name] = ParamCheck(
             name=name,
             shape=shape,
