@@ -108,19 +108,22 @@ def main() -> None:
             if tests:
                 work.append((meta, name, tests))
     print(f"{len(work)} survivors reached by new tests", file=sys.stderr)
+    kills = 0
     with ThreadPoolExecutor(args.jobs) as pool:
-        verdicts = list(pool.map(lambda w: killed(root, w[1], w[2]), work))
+        for (meta, name, _), dead in zip(work, pool.map(lambda w: killed(root, *w[1:]), work)):
+            record(out / meta, name, KILLED if dead else SURVIVED)
+            kills += dead
+    print(f"{kills} of {len(work)} killed; results in {out}/", file=sys.stderr)
 
-    results: dict[str, dict[str, int]] = {}
-    for (meta, name, _), dead in zip(work, verdicts):
-        results.setdefault(meta, {})[name] = KILLED if dead else SURVIVED
-    for meta, codes in results.items():
-        target = out / meta
-        target.parent.mkdir(parents=True, exist_ok=True)
-        earlier = json.loads(target.read_text())["exit_code_by_key"] if target.is_file() else {}
-        kept = {name: code for name, code in earlier.items() if code == KILLED}
-        target.write_text(json.dumps({"exit_code_by_key": {**codes, **kept}}, indent=1))
-    print(f"{sum(verdicts)} of {len(work)} killed; results in {out}/", file=sys.stderr)
+
+def record(target: Path, name: str, code: int) -> None:
+    """Write one verdict at once, so that a recheck stopped half-way keeps what it found; a kill
+    recorded by an earlier recheck stays."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    codes = json.loads(target.read_text())["exit_code_by_key"] if target.is_file() else {}
+    if codes.get(name) != KILLED:
+        codes[name] = code
+    target.write_text(json.dumps({"exit_code_by_key": codes}, indent=1))
 
 
 if __name__ == "__main__":
