@@ -108,6 +108,14 @@ def test_the_default_seed_is_zero():
     assert _errors(a) == _errors(check_jvp(f, jvp_one_wrong, X4, tangents=2, cotangents=2, seed=0))
     b = check_jacobian(f, jac_one_wrong, X4, rows=2)
     assert _errors(b) == _errors(check_jacobian(f, jac_one_wrong, X4, rows=2, seed=0))
+    d = check_vjp(f, lambda x, v: jac_one_wrong(x).T @ v, X4, cotangents=2)
+    assert _errors(d) == _errors(
+        check_vjp(f, lambda x, v: jac_one_wrong(x).T @ v, X4, cotangents=2, seed=0)
+    )
+    e = check_hvp(cube, lambda x, v: hess_one_wrong(x) @ v, X4, vectors=2)
+    assert _errors(e) == _errors(
+        check_hvp(cube, lambda x, v: hess_one_wrong(x) @ v, X4, vectors=2, seed=0)
+    )
     c = check_hessian(cube, hess_one_wrong, X4, columns=2)
     assert _errors(c) == _errors(check_hessian(cube, hess_one_wrong, X4, columns=2, seed=0))
     # and the seed matters, so the comparisons above could fail
@@ -198,6 +206,148 @@ def test_a_grad_f_of_the_wrong_structure_is_named():
             grad_f=lambda p: [3 * p["a"] ** 2],
         )
     assert str(info.value) == "grad_f returned a list of 1 arrays, x is a dict with keys ['a']"
+
+
+def test_every_check_names_what_is_not_callable():
+    for call, message in [
+        (lambda: check_vjp(None, vjp, X4), "f must be callable, got None"),
+        (lambda: check_vjp(f, 3, X4), "vjp_f must be callable, got int 3"),
+        (lambda: check_hvp(3, cube_hvp, X4), "f must be callable, got int 3"),
+        (lambda: check_hvp(cube, 3, X4), "hvp_f must be callable, got int 3"),
+        (
+            lambda: check_hvp(cube, cube_hvp, X4, grad_f=3),
+            "grad_f must be callable or None, got int 3",
+        ),
+        (lambda: check_hessian(cube, 3, X4), "hess_f must be callable, got int 3"),
+    ]:
+        with pytest.raises(TypeError) as info:
+            call()
+        assert str(info.value) == message
+
+
+def test_a_function_whose_output_structure_changes_away_from_x_is_named():
+    """At x the outputs are dicts; a step that makes x[0] negative gets a list instead."""
+    x = np.array([1e-3, -0.2, 0.5, 0.1])
+
+    def g(x):
+        return {"a": np.sin(x)} if x[0] > 0 else [np.sin(x)]
+
+    with pytest.raises(TypeError) as info:
+        check_vjp(g, lambda x, v: np.cos(x) * v["a"], x)
+    assert str(info.value) == "f returned a list of 1 arrays, f(x) is a dict with keys ['a']"
+
+    def grad(p):
+        return {"a": 3 * p["a"] ** 2} if p["a"][0] > 0 else [3 * p["a"] ** 2]
+
+    with pytest.raises(TypeError) as info:
+        check_hvp(
+            lambda p: np.sum(p["a"] ** 3),
+            lambda p, v: {"a": 6 * p["a"] * v["a"]},
+            {"a": x},
+            grad_f=grad,
+        )
+    assert str(info.value) == "grad_f returned a list of 1 arrays, x is a dict with keys ['a']"
+
+
+def test_a_vjp_of_the_wrong_structure_for_a_later_cotangent_is_named():
+    x = [np.array([0.3, -0.2]), np.array([0.5, 0.1])]
+
+    def g(x):
+        return np.array([x[0] @ x[1], np.sum(x[0])])
+
+    def g_vjp(x, v):
+        right = [v[0] * x[1] + v[1], v[0] * x[0]]
+        return right if v[1] == 0 else right[:1]
+
+    with pytest.raises(ValueError) as info:
+        check_vjp(g, g_vjp, x)
+    assert str(info.value) == "vjp_f returned a list of 1 arrays, x is a list of 2 arrays"
+
+
+def test_a_given_number_of_hvp_vectors_is_random():
+    report = check_hvp(cube, cube_hvp, X4, vectors=2)
+    assert report and [r.what for r in report.reductions] == ["random vector 1", "random vector 2"]
+
+
+def test_failures_of_structure_or_shape_keep_their_kind():
+    wide = check_vjp(f, lambda x, v: jac(x) @ x, X4)  # shaped like f(x): a JVP
+    assert wide.kind == "vjp" and str(wide).splitlines()[0] == "vjp check: FAIL (0 scalar checks)"
+    assert wide.diagnosis == (
+        "structure: vjp_f returned shape (3,) for x, which has shape (4,)"
+        " — it looks like a JVP, J u, shaped like f(x)"
+    )
+    hvp_report = check_hvp(cube, lambda x, v: np.zeros(3), X4)
+    assert hvp_report.to_dict()["kind"] == "hvp"
+    assert str(hvp_report).splitlines()[0] == "hvp check: FAIL (0 scalar checks)"
+    hessian = check_hessian(cube, lambda x: cube_hess(x)[:3], X4)
+    assert hessian.to_dict()["kind"] == "hessian"
+    assert str(hessian).splitlines()[0] == "hessian check: FAIL (0 scalar checks)"
+
+
+def test_six_wrong_inputs_are_all_listed_without_an_ellipsis():
+    x = np.linspace(0.1, 0.6, 6)
+    M = np.vstack([np.ones(6), np.arange(6.0)])
+    report = check_vjp(lambda x: np.sin(M @ x), lambda x, v: 1.01 * ((v * np.cos(M @ x)) @ M), x)
+    columns = ", ".join(f"x[{j}]" for j in range(6))
+    assert f"wrong columns: {columns};" in report.diagnosis
+    assert str(report).splitlines()[2].endswith(f"fail; wrong at {columns}")
+
+
+def test_a_jacobian_or_hessian_given_as_nested_lists_is_read_as_an_array():
+    assert check_jacobian(f, lambda x: jac(x).tolist(), X4)
+    assert not check_jacobian(f, lambda x: (1.01 * jac(x)).tolist(), X4)
+    assert check_hessian(cube, lambda x: cube_hess(x).tolist(), X4)
+    assert not check_hessian(cube, lambda x: (1.01 * cube_hess(x)).tolist(), X4)
+
+
+def test_an_inconclusive_grad_f_is_named_in_the_note(monkeypatch):
+    real = jacobians.check_grad
+
+    def undecided(*args, **kwargs):
+        report = real(*args, **kwargs)
+        report.verdict = "inconclusive"
+        return report
+
+    monkeypatch.setattr(jacobians, "check_grad", undecided)
+    report = check_hvp(cube, cube_hvp, X4, grad_f=lambda x: 3 * x**2)
+    assert report.notes[0] == "grad_f itself did not pass (inconclusive); used differences of f"
+
+
+def test_a_model_checks_inconclusive_parameter_is_reported_as_such(monkeypatch):
+    from backproof.compare import check_model
+
+    class Line:
+        def __init__(self):
+            self.weights, self.biases = np.array([0.5, -1.0]), np.array([0.2])
+
+        def cost(self, x, y):
+            return float(np.mean((self.weights @ x + self.biases - y) ** 2))
+
+        def backprop(self, x, y):
+            r = 2 * (self.weights @ x + self.biases - y) / y.size
+            return x @ r, np.array([np.sum(r)])
+
+    real = jacobians.check_grad
+
+    def biases_undecided(*args, **kwargs):
+        report = real(*args, **kwargs)
+        report.params["biases"].verdict = "inconclusive"
+        return report
+
+    monkeypatch.setattr(jacobians, "check_grad", biases_undecided)
+    model = Line()
+    x, y = np.array([[0.1, 0.4, -0.3], [1.0, 0.2, 0.5]]), np.array([0.3, -0.1, 0.8])
+    report = check_model(model, model.cost, model.backprop, x, y)
+    assert report.layers == {"weights": "pass", "biases": "inconclusive"}
+
+
+def test_a_large_square_vjp_that_is_a_jvp_is_recognised_with_random_directions():
+    n = 17
+    B = np.linspace(-1.0, 1.0, n * n).reshape(n, n) + np.eye(n)
+    x = np.linspace(-0.5, 0.5, n)
+    report = check_vjp(lambda x: np.sin(B @ x), lambda x, v: (np.cos(B @ x)[:, None] * B) @ v, x)
+    assert report.verdict == "fail"
+    assert report.diagnosis.startswith("vjp_f computes J v (a JVP), not vᵀJ: ")
 
 
 # -- compare.jacobians: diagnoses --------------------------------------------------------------
