@@ -350,6 +350,26 @@ def test_a_large_square_vjp_that_is_a_jvp_is_recognised_with_random_directions()
     assert report.diagnosis.startswith("vjp_f computes J v (a JVP), not vᵀJ: ")
 
 
+def test_float32_jvps_jacobians_and_hessians_get_the_tolerance_their_vjp_gets():
+    """A product keeps its own precision: the scalar checks once claimed float64 for J u and
+    for a float32 Jacobian or Hessian, and right float32 ones failed where a VJP passed."""
+    A32 = A.astype(np.float32)
+    x = X4.astype(np.float32)
+
+    def g(x):
+        return np.tanh(A32 @ x)
+
+    def g_jac(x):
+        return (1 - np.tanh(A32 @ x) ** 2)[:, None] * A32
+
+    for scale, verdict in ((1.0, "pass"), (1 + 1e-4, "pass"), (1.01, "fail")):
+        assert check_jvp(g, lambda x, u, s=scale: s * (g_jac(x) @ u), x).verdict == verdict
+        assert check_vjp(g, lambda x, v, s=scale: s * (v @ g_jac(x)), x).verdict == verdict
+        assert check_jacobian(g, lambda x, s=scale: s * g_jac(x), x).verdict == verdict
+        hess = check_hessian(cube, lambda x, s=scale: (s * cube_hess(x)).astype(np.float32), x)
+        assert hess.verdict == verdict
+
+
 # -- compare.jacobians: diagnoses --------------------------------------------------------------
 def test_a_transposed_jacobian_of_a_matrix_function_is_recognised():
     """x and f(x) both 2x2: J has shape (2, 2, 2, 2) and its transpose swaps the two blocks."""
