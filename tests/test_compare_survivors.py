@@ -10,6 +10,7 @@ import io
 import json
 import re
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -480,6 +481,28 @@ def test_a_mutant_result_in_json():
         "diagnosis": result.report.diagnosis,
     }
     assert isinstance(d["diagnosis"], dict) and d["diagnosis"]
+
+
+def test_the_missing_l2_mutant_is_checked_against_the_cost_with_the_l2_term():
+    """The cost has (L2/2)||W||^2; the mutant's gradient lacks L2 W, exactly."""
+    entry = _entry("missing_regularisation")
+    result = mutants.check_mutant(entry)
+    _, params, _, _ = mutants.mutant_problem(entry)
+    assert result.caught and result.fitting
+    weights = [e for e in result.report.worst if e.param.startswith("W")]
+    assert weights
+    for e in weights:
+        expected = mutants.L2 * params[e.param][e.index]
+        assert e.numerical - e.analytic == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_saturated_article_mutant_gives_its_nan_without_a_warning():
+    entry = _entry("article_unfused_dAL")
+    spec, params, X, Y = mutants.mutant_problem(entry)
+    with warnings.catch_warnings(), np.errstate(all="warn"):
+        warnings.simplefilter("error")
+        grads = entry.grads(spec, params, X, Y)
+    assert not np.all(np.isfinite(grads["W2"]))
 
 
 # -- compare.cli: run in process, so that a mutated command is the one that runs ------------------
