@@ -371,6 +371,22 @@ def test_float32_jvps_jacobians_and_hessians_get_the_tolerance_their_vjp_gets():
         assert hess.verdict == verdict
 
 
+def test_a_float32_only_function_gets_float32_points_in_a_jvp_check():
+    """The scalar checks in t run at x's precision: an f that refuses float64 still works."""
+    A32 = A.astype(np.float32)
+    x = X4.astype(np.float32)
+
+    def g(x):
+        if x.dtype != np.float32:
+            raise TypeError(f"g takes float32 only, got {x.dtype}")
+        return np.tanh(A32 @ x)
+
+    def g_jvp(x, u):
+        return ((1 - np.tanh(A32 @ x) ** 2)[:, None] * A32) @ u.astype(np.float32)
+
+    assert check_jvp(g, g_jvp, x).verdict == "pass"
+
+
 # -- compare.jacobians: diagnoses --------------------------------------------------------------
 def test_a_transposed_jacobian_of_a_matrix_function_is_recognised():
     """x and f(x) both 2x2: J has shape (2, 2, 2, 2) and its transpose swaps the two blocks."""
@@ -503,6 +519,19 @@ def test_the_saturated_article_mutant_gives_its_nan_without_a_warning():
         warnings.simplefilter("error")
         grads = entry.grads(spec, params, X, Y)
     assert not np.all(np.isfinite(grads["W2"]))
+
+
+def test_the_article_unfused_formula_is_right_away_from_saturation():
+    """On paper dA_L = -(Y/A - (1-Y)/(1-A)) times A(1-A) is A - Y: only saturation breaks it."""
+    entry = _entry("article_unfused_dAL")
+    spec, params, X, Y = mutants.mutant_problem(
+        _entry("transposed_dW")
+    )  # same network, unsaturated
+    assert entry.spec == spec
+    right = mutants._backward(spec, params, X, Y)
+    unfused = entry.grads(spec, params, X, Y)
+    for k in right:
+        np.testing.assert_allclose(unfused[k], right[k], rtol=1e-9, atol=1e-15)
 
 
 # -- compare.cli: run in process, so that a mutated command is the one that runs ------------------
