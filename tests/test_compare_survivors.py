@@ -5,6 +5,7 @@ message naming the argument, the default seed, the JSON output's fields, an exit
 Small inputs keep every check to a few scalar ``check_grad`` calls (docs/mutation.md).
 """
 
+import dataclasses
 import functools
 import io
 import json
@@ -532,6 +533,47 @@ def test_the_article_unfused_formula_is_right_away_from_saturation():
     unfused = entry.grads(spec, params, X, Y)
     for k in right:
         np.testing.assert_allclose(unfused[k], right[k], rtol=1e-9, atol=1e-15)
+
+
+def test_a_diagnosis_fits_only_when_every_expectation_of_the_entry_holds():
+    """forgot_1_over_m's mistake (every parameter x m, entering at layer 3) against entries that
+    expect another kind, leave parameters out, or name another entry layer."""
+    right = _entry("forgot_1_over_m")
+    scale_everywhere = {k: {"scale"} for k in right.spec.param_shapes()}
+
+    def fits(**changes):
+        result = mutants.check_mutant(dataclasses.replace(right, **changes))
+        assert result.caught
+        return result.fitting
+
+    assert fits()
+    assert not fits(expect={k: {"sign"} for k in right.spec.param_shapes()})
+    assert not fits(expect={"W1": {"scale"}})  # the other parameters fail but should pass
+    assert not fits(expect=scale_everywhere, entry_layer=1)
+
+
+def test_check_options_reach_every_catalog_check(monkeypatch):
+    monkeypatch.setattr(mutants, "CATALOG", [_entry("flipped_sign")])
+    (result,) = mutants.run_catalog(method="central")
+    assert result.report.method == "central" and result.caught
+
+
+def test_the_article_backprop_keeps_only_layer_one_and_the_softmax_entry_loses_y():
+    entry = _entry("article_backprop_keys")
+    spec, params, X, Y = mutants.mutant_problem(entry)
+    right = mutants._backward(spec, params, X, Y)
+    kept = entry.grads(spec, params, X, Y)
+    assert sorted(kept) == ["W1", "b1"]  # layer 2's were filed under layer 1, then overwritten
+    np.testing.assert_allclose(kept["W1"], right["W1"], rtol=1e-12)
+    np.testing.assert_allclose(kept["b1"], right["b1"], rtol=1e-12)
+
+    softmax = _entry("softmax_ce_without_minus_Y")
+    spec, params, X, Y = mutants.mutant_problem(softmax)
+    right = mutants._backward(spec, params, X, Y)
+    without_y = softmax.grads(spec, params, X, Y)
+    _, As = network.forward(spec, params, X)
+    m = X.shape[1]
+    np.testing.assert_allclose(without_y["W2"] - right["W2"], Y @ As[1].T / m, atol=1e-12)
 
 
 # -- compare.cli: run in process, so that a mutated command is the one that runs ------------------
