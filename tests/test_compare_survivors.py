@@ -576,6 +576,53 @@ def test_the_article_backprop_keeps_only_layer_one_and_the_softmax_entry_loses_y
     np.testing.assert_allclose(without_y["W2"] - right["W2"], Y @ As[1].T / m, atol=1e-12)
 
 
+def _scaled(factor, keys=None):
+    def relation(right, wrong, m):
+        chosen = keys or list(right)
+        for k in right:
+            expected = right[k] * (factor(m) if k in chosen else 1)
+            np.testing.assert_allclose(wrong[k], expected, rtol=1e-12, atol=1e-15)
+
+    return relation
+
+
+def _transposed_weights(right, wrong, m):
+    for k in right:
+        np.testing.assert_allclose(wrong[k], right[k].T if k[0] == "W" else right[k], rtol=1e-12)
+
+
+def _db_per_example(right, wrong, m):
+    for k in right:
+        if k[0] == "b":
+            assert wrong[k].shape == (1, m)  # summed over the units, one entry per example
+        else:
+            np.testing.assert_allclose(wrong[k], right[k], rtol=1e-12)
+
+
+def _wrong_below_the_last_layers(right, wrong, m):
+    for k in ("W3", "b3", "W2", "b2"):  # the mistake enters at layer 1
+        np.testing.assert_allclose(wrong[k], right[k], rtol=1e-12)
+    assert not np.allclose(wrong["W1"], right["W1"])
+
+
+@pytest.mark.parametrize(
+    "name, relation",
+    [
+        ("forgot_1_over_m", _scaled(lambda m: m)),
+        ("sum_instead_of_mean", _scaled(lambda m: m, ["b1", "b2", "b3"])),
+        ("flipped_sign", _scaled(lambda m: -1)),
+        ("missing_regularisation", _scaled(lambda m: 1)),  # the plain gradient: L2 W missing
+        ("transposed_dW", _transposed_weights),
+        ("db_wrong_axis", _db_per_example),
+        ("W_instead_of_WT", _wrong_below_the_last_layers),
+    ],
+)
+def test_each_catalog_entry_makes_exactly_its_mistake(name, relation):
+    entry = _entry(name)
+    spec, params, X, Y = mutants.mutant_problem(entry)
+    relation(mutants._backward(spec, params, X, Y), entry.grads(spec, params, X, Y), X.shape[1])
+
+
 # -- compare.cli: run in process, so that a mutated command is the one that runs ------------------
 def run(capsys, *args):
     code = cli.main([str(a) for a in args])
