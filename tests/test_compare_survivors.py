@@ -605,6 +605,17 @@ def _wrong_below_the_last_layers(right, wrong, m):
     assert not np.allclose(wrong["W1"], right["W1"])
 
 
+def test_the_sigmoid_slope_entry_uses_s_times_1_plus_s():
+    """Layer 2's dZ uses s(1+s) for sigmoid's slope; layer 3 is untouched."""
+    entry = _entry("sigmoid_prime_s_1_plus_s")
+    spec, params, X, Y = mutants.mutant_problem(entry)
+    right, wrong = mutants._backward(spec, params, X, Y), entry.grads(spec, params, X, Y)
+    _, As = network.forward(spec, params, X)
+    dZ2 = (params["W3"].T @ ((As[3] - Y) / X.shape[1])) * As[2] * (1 + As[2])
+    np.testing.assert_allclose(wrong["W2"], dZ2 @ As[1].T, rtol=1e-12)
+    np.testing.assert_allclose(wrong["W3"], right["W3"], rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     "name, relation",
     [
