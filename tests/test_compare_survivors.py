@@ -576,6 +576,19 @@ def test_the_article_backprop_keeps_only_layer_one_and_the_softmax_entry_loses_y
     np.testing.assert_allclose(without_y["W2"] - right["W2"], Y @ As[1].T / m, atol=1e-12)
 
 
+def test_the_catalogs_right_backprop_is_manuals_on_every_catalog_network():
+    """The mutants are the right backprop with one mistake put back: the right one must be."""
+    from backproof import manual
+
+    for entry in {m.spec: m for m in mutants.CATALOG}.values():
+        spec, params, X, Y = mutants.mutant_problem(entry)
+        _, expected = manual.loss_and_grads(spec, params, X, Y, check=False)
+        right = mutants._backward(spec, params, X, Y)
+        assert right.keys() == expected.keys()
+        for k in right:
+            np.testing.assert_allclose(right[k], expected[k], rtol=1e-10, atol=1e-14)
+
+
 def _scaled(factor, keys=None):
     def relation(right, wrong, m):
         chosen = keys or list(right)
