@@ -48,42 +48,23 @@ _LOCAL_KINDS = ("entries", "rows", "columns", "values")
 # -- reading check_grad's verdicts: the one adapter ------------------------------------------
 def verdict_of(report) -> str:
     """``"pass"``, ``"fail"`` or ``"inconclusive"`` from a ``check_grad`` report."""
-    verdict = getattr(report, "verdict", None)
-    if verdict is not None:
-        return str(verdict)
-    return "pass" if report else "fail"
+    return str(report.verdict)
 
 
 def param_verdicts(report) -> dict[str, str]:
     """One verdict per parameter (per leaf of x) of a ``check_grad`` report."""
-    return {
-        name: getattr(p, "verdict", None) or ("pass" if p.ok else "fail")
-        for name, p in report.params.items()
-    }
+    return {name: p.verdict for name, p in report.params.items()}
 
 
 def entry_verdicts(report, tree: Tree) -> np.ndarray:
-    """One verdict per entry of ``tree``'s flat vector, for a report of ``check_on_tree``."""
-    per_param = [
-        getattr(report.params.get(tree.label(i)), "entry_verdicts", None)
-        for i in range(len(tree.leaves))
-    ]
-    if all(v is not None for v in per_param):
-        return np.concatenate([np.asarray(v, dtype=str).ravel() for v in per_param])
-    # a report without entry verdicts names its failing entries among its worst ones only
-    verdicts = np.full(tree.size, "pass", dtype=object)
-    where = {tree.label(i): i for i in range(len(tree.leaves))}
-
-    def flat(entry):
-        i = where[entry.param]
-        return tree.offsets[i] + np.ravel_multi_index(entry.index, tree.leaves[i].shape)
-
-    for entry in report.inconclusive:
-        verdicts[flat(entry)] = "inconclusive"
-    for entry in report.worst:
-        if not entry.error <= entry.tolerance:
-            verdicts[flat(entry)] = "fail"
-    return verdicts.astype(str)
+    """One verdict per entry of ``tree``'s flat vector, for a report of ``check_on_tree``
+    (whose parameters are ``tree``'s leaves, each with a verdict per entry)."""
+    return np.concatenate(
+        [
+            np.asarray(report.params[tree.label(i)].entry_verdicts, dtype=str).ravel()
+            for i in range(len(tree.leaves))
+        ]
+    )
 
 
 def check_on_tree(scalar_fn: Callable, grad_fn: Callable, tree: Tree, value, who: str, options):
@@ -169,7 +150,7 @@ class DerivativeReport:
             lines.append(f"  diagnosis: {self.diagnosis}")
         for r in self.reductions:
             wrong = f"; wrong at {_short(r.wrong_inputs)}" if r.wrong_inputs else ""
-            if r.verdict == "inconclusive" and getattr(r.report, "reason", ""):
+            if r.verdict == "inconclusive" and r.report.reason:
                 wrong = f"; {r.report.reason}"
             lines.append(f"  {r.what:<32} {r.verdict}{wrong}")
         lines.extend(f"  note: {n}" for n in self.notes)
@@ -266,7 +247,8 @@ def _jvp_reductions(
                 [
                     lm.out.flatten(lm.product(x, u), f"{lm.product_name} returned") @ w
                     for u in u_values
-                ]
+                ],
+                dtype=lm.out.dtype,  # J u has f(x)'s precision: a float32 JVP gets its tolerance
             )
 
         report = check_grad(scalar, gradient, t0, **options)
@@ -473,7 +455,7 @@ def check_jacobian(
 
     def as_vjp(transpose: bool):
         def vjp(x_, w):
-            jac = np.asarray(getattr(jac_f(x_), "data", jac_f(x_)), dtype=np.float64)
+            jac = np.asarray(getattr(jac_f(x_), "data", jac_f(x_)))  # in its own precision
             if transpose:
                 jac = _swap_blocks(jac, len(out_shape))
             return np.tensordot(w, jac, axes=len(out_shape)).reshape(x_shape)
@@ -628,7 +610,7 @@ def check_hessian(
         )
 
     def hvp(x_, v):
-        h = np.asarray(getattr(hess_f(x_), "data", hess_f(x_)), dtype=np.float64)
+        h = np.asarray(getattr(hess_f(x_), "data", hess_f(x_)))  # in its own precision
         return np.tensordot(h, v, axes=len(shape)).reshape(shape)
 
     rng = np.random.default_rng(_seed(seed))
