@@ -80,3 +80,15 @@ def drawn(monkeypatch):
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
     return figures
+
+
+@pytest.fixture
+def fresh_workspace_cache():
+    """manual's workspace cache empty and at its default settings for the test, and left so."""
+    from backproof.manual import workspace
+
+    saved = (workspace.WORKSPACES.enabled, workspace.WORKSPACES.max_bytes)
+    workspace.clear()
+    yield
+    workspace.WORKSPACES.enabled, workspace.WORKSPACES.max_bytes = saved
+    workspace.clear()

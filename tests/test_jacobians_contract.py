@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from jacobian_problems import X4, A, cube, cube_hvp, f, jac, jvp, vjp
 
 from backproof.compare import (
     check_hessian,
@@ -17,33 +18,6 @@ from backproof.compare import (
     check_vjp,
     jacobians,
 )
-
-A = np.array([[1.0, 2.0, -1.0, 0.5], [0.3, -0.7, 1.1, 0.2], [0.9, 0.4, -0.2, -1.3]])
-X4 = np.array([0.3, -0.2, 0.5, 0.1])
-
-
-def f(x):
-    return np.tanh(A @ x)
-
-
-def jac(x):
-    return (1 - np.tanh(A @ x) ** 2)[:, None] * A
-
-
-def vjp(x, v):
-    return v @ jac(x)
-
-
-def jvp(x, u):
-    return jac(x) @ u
-
-
-def cube(x):
-    return np.sum(x**3)
-
-
-def cube_hvp(x, v):
-    return 6 * x * v
 
 
 def cube_grad(x):

@@ -8,19 +8,10 @@ import numpy as np
 import pytest
 
 from backproof import manual, network
-from backproof.manual import workspace
 from backproof.manual.workspace import WORKSPACES
 from backproof.network import NetworkSpec
 
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """Each test starts from an empty cache with the default settings, and leaves it so."""
-    saved = (WORKSPACES.enabled, WORKSPACES.max_bytes)
-    workspace.clear()
-    yield
-    WORKSPACES.enabled, WORKSPACES.max_bytes = saved
-    workspace.clear()
+pytestmark = pytest.mark.usefixtures("fresh_workspace_cache")
 
 
 def wide_output_problem(output: str, m: int = 100):

@@ -13,15 +13,7 @@ from backproof.manual import workspace
 from backproof.manual.workspace import WORKSPACES, Workspace, key_of
 from backproof.network.activations import REGISTRY
 
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """Each test starts from an empty cache with the default settings, and leaves it so."""
-    saved = (WORKSPACES.enabled, WORKSPACES.max_bytes)
-    workspace.clear()
-    yield
-    WORKSPACES.enabled, WORKSPACES.max_bytes = saved
-    workspace.clear()
+pytestmark = pytest.mark.usefixtures("fresh_workspace_cache")
 
 
 def allocating_step(spec, params, X, Y):
