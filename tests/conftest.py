@@ -92,3 +92,17 @@ def fresh_workspace_cache():
     yield
     workspace.WORKSPACES.enabled, workspace.WORKSPACES.max_bytes = saved
     workspace.clear()
+
+
+def peak_bytes(call):
+    """``(call(), peak)``: what ``call()`` returns, and the most memory its allocations held at
+    once, in bytes, as tracemalloc counts them (NumPy's arrays included)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -2,8 +2,11 @@
 autograd): what train does with each of its arguments, what check=False skips, the top of the
 backward pass for each loss, and what activation_backward may overwrite."""
 
+from functools import partial
+
 import numpy as np
 import pytest
+from conftest import peak_bytes
 
 from backproof import manual, network
 from backproof.network import NetworkSpec
@@ -113,18 +116,12 @@ def test_activation_backward_leaves_its_inputs_alone_unless_it_may_overwrite_the
 
 
 def test_activation_backward_that_may_overwrite_allocates_no_array_of_its_own():
-    import tracemalloc
-
     rng = np.random.default_rng(1)
     for name in ("sigmoid", "tanh"):
         A = rng.random((100, 100))  # 80 kB
         dA = rng.standard_normal((100, 100))
-        tracemalloc.start()
-        try:
-            manual.activation_backward(name, dA, A, overwrite=True)  # A is its scratch space
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        # A is its scratch space
+        _, peak = peak_bytes(partial(manual.activation_backward, name, dA, A, overwrite=True))
         assert peak < A.nbytes / 2, name
 
 
@@ -156,7 +153,6 @@ def test_a_warm_call_allocates_little_beyond_the_gradients_it_returns(activation
     """The workspace promise: after the first call for a (spec, m), a call writes its forward
     and backward arrays into the workspace and allocates the gradients it returns (for
     activations whose derivative is written through their output)."""
-    import tracemalloc
 
     spec = NetworkSpec([20, 64, 64, 1], activations=activations, loss=loss)
     rng = np.random.default_rng(0)
@@ -164,13 +160,7 @@ def test_a_warm_call_allocates_little_beyond_the_gradients_it_returns(activation
     params = network.init_params(spec)
     manual.loss_and_grads(spec, params, Xw, Yw, check=False)  # builds the workspace
     layer_array = 64 * 500 * 8  # 256 kB: one forward or backward array of a hidden layer
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        _, grads = manual.loss_and_grads(spec, params, Xw, Yw, check=False)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (_, grads), peak = peak_bytes(lambda: manual.loss_and_grads(spec, params, Xw, Yw, check=False))
     returned = sum(g.nbytes for g in grads.values())
     assert peak < returned + layer_array / 2
 

@@ -2,10 +2,9 @@
 output layer's delta into the workspace (whose documented arrays hold what the step computed),
 so it allocates nothing of the output layer's size beyond the gradients it returns."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
+from conftest import peak_bytes
 
 from backproof import manual, network
 from backproof.manual.workspace import WORKSPACES
@@ -27,13 +26,7 @@ def wide_output_problem(output: str, m: int = 100):
 def test_a_warm_mse_call_allocates_no_output_delta_of_its_own(output):
     spec, params, X, Y = wide_output_problem(output)
     manual.loss_and_grads(spec, params, X, Y, check=False)  # builds the workspace
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        _, grads = manual.loss_and_grads(spec, params, X, Y, check=False)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    (_, grads), peak = peak_bytes(lambda: manual.loss_and_grads(spec, params, X, Y, check=False))
     returned = sum(g.nbytes for g in grads.values())
     output_array = Y.nbytes  # 40 kB: the delta dJ/dZ_2 had it been a new array
     assert peak < returned + output_array / 2
