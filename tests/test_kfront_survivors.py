@@ -12,17 +12,20 @@ import dataclasses
 import functools
 import io
 import json
+import math
 import os
 import re
 import sys
 import warnings
 
+import matplotlib.figure
 import numpy as np
 import pytest
 
 from backproof import manual, network
-from backproof.compare import cli, mutants, study
+from backproof.compare import cli, fdpolicy, mutants, plots, reference, study
 from backproof.compare.explain import explain
+from backproof.compare.fdpolicy import estimate_noise
 from backproof.network.activations import REGISTRY
 
 
@@ -236,3 +239,192 @@ def test_a_gradient_off_by_exactly_the_tolerance_agrees_and_one_ulp_more_does_no
         step = {s.name: s for s in explain(spec, params, X, Y).backward}["db1"]
         assert float(np.abs(step.value - step.reference).max()) == delta
         assert step.agrees is agrees, delta
+
+
+# -- compare.fdpolicy: the noise of f ------------------------------------------------------------
+EPS = float(np.finfo(np.float64).eps)
+CLOSEST = float(np.min(EPS ** (1 / 3) * fdpolicy.NOISE_SPACINGS))
+
+
+def test_a_line_too_regular_at_every_spacing_is_read_at_its_closest():
+    """A linear f plus a few ulps of alternating rounding: every spacing's table is too
+    regular to show noise (its second differences are within rounding), so the level read is
+    the closest spacing's, where kinks hide least, not a wider one's (here 3 times as large)."""
+    t = np.arange(fdpolicy.NOISE_POINTS, dtype=float)
+    wiggle = EPS * np.array([0, 2, 0, 2, 0, 2, 0], dtype=float)
+    close, wide = 1 + 2.0**-20 * t + 2 * wiggle, 1 + 2.0**-20 * t + 6 * wiggle  # exact values
+
+    def noise(at_closest, elsewhere):
+        def along(line, delta):
+            return (at_closest if delta == CLOSEST else elsewhere).copy()
+
+        return estimate_noise(along, [0], 1.0 + 3 * 2.0**-20, EPS)
+
+    alone, wider = noise(close, close), noise(wide, wide)
+    assert alone.evaluations == wider.evaluations == 4 * fdpolicy.NOISE_POINTS  # all too regular
+    assert alone.quantum == wider.quantum == 0.0
+    assert wider.level == pytest.approx(3 * alone.level, rel=1e-12)
+    assert noise(close, wide).level == alone.level
+    assert noise(wide, close).level == wider.level
+
+
+def test_three_distinct_float32_values_mark_a_float32_f_and_two_do_not():
+    """f's values all float32 numbers, and at least three of them: f rounds to float32. Two
+    values (a step function of 1 and 1 + 2^-10) are float32 numbers whatever f computes in."""
+    q = 2.0**-10
+    three = estimate_noise(
+        lambda line, delta: 1 + q * np.array([0, 0, 0, 1, 1, 2, 2.0]), [0], 1.0, EPS
+    )
+    two = estimate_noise(
+        lambda line, delta: 1 + q * np.array([0, 0, 0, 1, 1, 1, 1.0]), [0], 1.0, EPS
+    )
+    assert not three.still and not two.still
+    assert three.float32_values is True and two.float32_values is False
+
+
+def test_a_still_f_of_float32_values_computes_in_float32():
+    """f constant along each line, a different float32 number on each of three lines: f is
+    still, its values are float32's, and so is the precision it computes with."""
+    noise = estimate_noise(
+        lambda line, delta: np.full(7, [1.0, 1.5, 2.0][line]), [0, 1, 2], 1.0, EPS
+    )
+    eps32 = float(np.finfo(np.float32).eps)
+    assert noise.still and noise.float32_values is True
+    assert noise.level == 0.5 * eps32 * 2.0  # half a float32 ulp of f's size
+    assert noise.precision(EPS) == eps32
+
+
+# -- compare.plots: the drawn figure -------------------------------------------------------------
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures the plot functions hand to savefig, by file name; nothing is written."""
+    figures = {}
+
+    def keep(fig, path, *args, **kwargs):
+        figures[os.path.basename(os.fspath(path))] = fig
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    return figures
+
+
+def test_the_legend_shows_the_zero_mark_as_the_panels_draw_it(drawn, tmp_path):
+    errors = {"fd": {"manual": [0.0, 1e-9]}, "autograd": {"manual": [0.0, 0.0]}}
+    tolerances = {"fd": (1e-7, "tolerance")}
+    plots.plot_param_errors(errors, ["W1", "b1"], tolerances, tmp_path / "errors.png")
+    fig = drawn["errors.png"]
+    zeros = [line for ax in fig.axes for line in ax.lines if line.get_marker() == "$0$"]
+    assert zeros and {line.get_markersize() for line in zeros} == {7.0}
+    key = fig.legends[0].legend_handles[-1]
+    assert fig.legends[0].get_texts()[-1].get_text() == "exactly 0 (bit-identical)"
+    assert (key.get_marker(), key.get_markersize()) == ("$0$", 7.0)
+
+
+def _sweep_of_exp(steps):
+    return study.step_sweep(
+        lambda x: float(np.exp(x[0])), np.array([0.3]), (0,), np.exp(0.3), steps
+    )
+
+
+def test_a_step_sweep_is_drawn_the_same_from_float32_steps(drawn, tmp_path):
+    """The steps are read in float64: float32 steps draw the very numbers their float64 values
+    draw (the guides scale the largest step's error by (h / h_max)^p)."""
+    sweep = _sweep_of_exp(np.logspace(-1, -6, 11).astype(np.float32).astype(np.float64))
+    plots.plot_step_sweep(sweep, tmp_path / "a.png")
+    plots.plot_step_sweep(
+        dataclasses.replace(sweep, steps=sweep.steps.astype(np.float32)), tmp_path / "b.png"
+    )
+    (a,), (b,) = drawn["a.png"].axes, drawn["b.png"].axes
+    assert len(a.lines) == len(b.lines) > 4  # the three methods, their guides, round-off
+    for line_a, line_b in zip(a.lines, b.lines, strict=True):
+        np.testing.assert_array_equal(line_a.get_xydata(), line_b.get_xydata())
+
+
+def test_the_step_sweep_legend_is_in_small_print(drawn, tmp_path):
+    plots.plot_step_sweep(_sweep_of_exp(np.logspace(-1, -6, 6)), tmp_path / "sweep.png")
+    legend = drawn["sweep.png"].axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["forward", "central", "richardson"]
+    assert {t.get_fontsize() for t in legend.get_texts()} == {8.0}
+
+
+def test_the_catalog_heatmap_darkens_text_only_past_55_percent_of_its_scale(drawn, tmp_path):
+    """The colour scale runs from the smallest to the largest error on log axes (here 1 to
+    1e20): 1e11 sits exactly at 0.55 of it and keeps black text; 1e12 gets white."""
+    catalog = study.CatalogErrors(
+        ["a", "b"], ["2-1", "2-1"], np.array([[1.0, 1e11], [1e12, 1e20]]), {}
+    )
+    plots.plot_catalog_heatmap(catalog, tmp_path / "heat.png")
+    fig = drawn["heat.png"]
+    ax, bar = fig.axes
+    colours = {t.get_text(): t.get_color() for t in ax.texts}
+    assert colours == {"1e+00": "black", "1e+11": "black", "1e+12": "white", "1e+20": "white"}
+    assert bar.get_ylabel() == "‖g_l − r_l‖ / ‖r_l‖" and bar.yaxis.label.get_fontsize() == 8.0
+    assert fig._suptitle.get_text() == "the catalog of wrong derivations, layer by layer"
+
+
+# -- compare.study: the computations ---------------------------------------------------------------
+def test_a_step_sweep_carries_check_grads_ladder_for_its_entry():
+    sweep = study.step_sweep(
+        lambda x: float(np.sum(x**2)), np.array([[3.0, -0.5]]), (0, 0), 6.0, [0.1, 0.01]
+    )
+    np.testing.assert_array_equal(sweep.ladder, fdpolicy.ladder_steps(3.0))
+    small = study.step_sweep(
+        lambda x: float(np.sum(x**2)), np.array([[3.0, -0.5]]), (0, 1), -1.0, [0.1]
+    )
+    np.testing.assert_array_equal(small.ladder, fdpolicy.ladder_steps(1.0))  # |x| under 1: 1
+
+
+def test_taylor_remainders_of_a_plain_array():
+    """x, grad and direction as arrays, not dicts: f is called with the array."""
+    x, v = np.array([0.5, -1.0]), np.array([1.0, 2.0])
+    test = study.taylor_remainders(lambda a: float(np.sum(a**3)), 3 * x**2, x, v, hs=[0.1, 0.01])
+    expected = [
+        abs(np.sum((x + h * v) ** 3) - np.sum(x**3) - h * np.sum(3 * x**2 * v)) for h in (0.1, 0.01)
+    ]
+    np.testing.assert_allclose(test.remainder, expected, rtol=1e-9)
+
+
+def test_two_steps_are_enough_for_a_taylor_slope():
+    """The slope is fitted on the (up to five) smallest steps with a positive remainder: two
+    give a line. f = sum(x^2) has remainder exactly h^2 |v|^2: slope 2."""
+    x, v = np.array([1.0, 2.0]), np.array([1.0, 0.0])
+    test = study.taylor_remainders(lambda a: float(np.sum(a**2)), 2 * x, x, v, hs=[0.5, 0.25])
+    assert test.remainder.tolist() == [0.25, 0.0625] and test.slope == pytest.approx(2.0, rel=1e-12)
+    one = study.taylor_remainders(lambda a: float(np.sum(a**2)), 2 * x, x, v, hs=[0.5])
+    assert math.isnan(one.slope)
+
+
+def test_the_missing_l2_entry_is_measured_against_the_gradient_with_the_l2_term():
+    """Its right gradient is autograd's plus L2 W_l for the weights (the cost adds (L2/2)
+    ||W_l||^2; the biases have no such term), so each layer's error is ||L2 W_l|| / ||r_l||."""
+    entry = next(m for m in mutants.CATALOG if m.name == "missing_regularisation")
+    row = study.catalog_layer_errors([entry]).errors[0]
+    spec, params, X, Y = mutants.mutant_problem(entry)
+    plain = reference.loss_and_grads(spec, params, X, Y)[1]
+    for l in range(1, spec.n_layers + 1):
+        right = np.concatenate(
+            [(plain[f"W{l}"] + mutants.L2 * params[f"W{l}"]).ravel(), plain[f"b{l}"].ravel()]
+        )
+        expected = np.linalg.norm(mutants.L2 * params[f"W{l}"]) / np.linalg.norm(right)
+        assert row[l - 1] == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_layer_norms_are_those_of_the_deeper_network_with_its_own_activations(
+    monkeypatch, tmp_path
+):
+    """A tanh network made deeper keeps tanh in every hidden layer, at both initialisations."""
+    for name in ("plot_cost_histories", "plot_param_errors", "plot_step_sweep", "plot_taylor_test",
+                 "plot_layer_grad_norms", "plot_catalog_heatmap"):  # fmt: skip
+        monkeypatch.setattr(study.plots, name, lambda *a, **k: "skipped")
+    catalog = study.catalog_layer_errors
+    monkeypatch.setattr(study, "catalog_layer_errors", lambda: catalog(mutants.CATALOG[:1]))
+    spec = network.NetworkSpec([2, 3, 1], ("tanh", "sigmoid"))
+    X, y = network.moons(20)
+    result = study.run_study(spec, X, y, out_dir=tmp_path, epochs=1, lr=0.5, norm_epochs=1)
+    X, Y = network.check_data(spec, X, y)
+    for init, row in result["layer_norms_first_epoch"].items():
+        deep = study.deeper(spec).replace(init=init)
+        assert deep.activations == ("tanh", "tanh", "tanh", "sigmoid")
+        grads = manual.loss_and_grads(deep, network.init_params(deep), X, Y)[1]
+        assert row == pytest.approx(
+            [np.linalg.norm(grads[f"W{l}"]) for l in range(1, 5)], rel=1e-12
+        )
