@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import warnings
+from types import SimpleNamespace
 
 import matplotlib.figure
 import numpy as np
@@ -317,6 +318,28 @@ def test_the_legend_shows_the_zero_mark_as_the_panels_draw_it(drawn, tmp_path):
     key = fig.legends[0].legend_handles[-1]
     assert fig.legends[0].get_texts()[-1].get_text() == "exactly 0 (bit-identical)"
     assert (key.get_marker(), key.get_markersize()) == ("$0$", 7.0)
+
+
+class _LabelledHistory(list):
+    """Costs that carry labels of their own, as a pandas Series does (pandas is no dependency)."""
+
+    def __init__(self, costs, labels):
+        super().__init__(costs)
+        self.index = SimpleNamespace(to_numpy=lambda: np.asarray(labels))
+
+    def to_numpy(self):
+        return np.asarray(self)
+
+
+def test_cost_histories_are_drawn_against_the_epoch_from_0(drawn, tmp_path):
+    """Epoch i is the cost before step i, whatever labels the history object carries."""
+    costs = [0.7, 0.5, 0.4]
+    histories = {"manual": costs, "tensor": _LabelledHistory(costs, [10, 20, 30])}
+    plots.plot_cost_histories(histories, tmp_path / "costs.png")
+    lines = drawn["costs.png"].axes[0].lines
+    assert [line.get_label() for line in lines] == ["manual", "tensor"]
+    for line in lines:
+        assert line.get_xdata().tolist() == [0, 1, 2] and line.get_ydata().tolist() == costs
 
 
 def _sweep_of_exp(steps):
