@@ -266,8 +266,8 @@ def run_study(
     for run in comparison.training:
         finals[run.implementation] = {
             # the cost of the final parameters (history[-1] is the cost before the last step)
-            "final_cost": network.cost(spec, run.params, X, Y) if run.params else float("nan"),
-            "accuracy": network.accuracy(spec, run.params, X, Y) if run.params else None,
+            "final_cost": network.cost(spec, run.params, X, Y),
+            "accuracy": network.accuracy(spec, run.params, X, Y),
         }
 
     result = {
