@@ -539,7 +539,10 @@ def _train_until_divergence(work: Workload, epochs: int, lr: float, progress):
         return J, grads
 
     start = network.init_params(spec) if work.params is None else work.params
-    return network.gradient_descent(watched, start, epochs, lr, progress=progress)
+    # a step that overflows the parameters is reported as a divergence, the cost after it being
+    # inf or NaN; NumPy's warnings on the way would only precede that message
+    with np.errstate(over="ignore", invalid="ignore"):
+        return network.gradient_descent(watched, start, epochs, lr, progress=progress)
 
 
 def _refuse_divergence(comparison, lr: float) -> None:
