@@ -1,0 +1,140 @@
+"""Behaviour behind the mutants earlier rounds left alive: a drawing after a backward pass that
+failed part-way, a tensor reshaped to no dimensions, an activation's VJP on raw arrays, and the
+workspace cache when a take wins the race to the workspace it is dropping."""
+
+import numpy as np
+import pytest
+
+from backproof.autodiff import Tensor, defvjp, pool, primitive, tanh
+from backproof.autodiff.graph import graph_boxes, to_dot
+from backproof.autodiff.primitives import ACTIVATIONS
+from backproof.manual.workspace import WorkspaceCache
+
+# -- a drawing after a backward pass that a VJP stopped part-way ----------------------------------
+
+
+@primitive
+def _fragile(a):
+    return a * 2.0
+
+
+def _failing_vjp(g, ans, a):
+    raise ArithmeticError("this VJP fails")
+
+
+defvjp(_fragile, _failing_vjp)
+
+
+def test_a_graph_whose_backward_failed_part_way_still_draws_without_inventing_leaves_or_names():
+    """A VJP that raises stops ``backward()`` after the nodes above it were released; the graph
+    still draws, in tape order, the node the pass never reached is not passed off as a leaf,
+    and every title is a name the user gave or one the drawing numbers (n1, n2, ...)."""
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    x.name = "x"
+    h = tanh(x)
+    h.name = "h"
+    f = _fragile(h)
+    f.name = "f"
+    y = (f * 3.0).sum()
+    y.name = "y"
+    with pytest.raises(ArithmeticError, match="this VJP fails"):
+        y.backward()
+    boxes = graph_boxes(y)
+    assert [(b.kind, b.title) for b in boxes] == [
+        ("constant", "n1"),  # h: its skeleton was made, the pass never filled it
+        ("op", "f"),
+        ("constant", ""),
+        ("op", "n2"),
+        ("op", "y"),
+    ]
+    assert [b.formula for b in boxes if b.kind == "op"] == ["_fragile(n1)", "f * 3", "sum(n2)"]
+    for box in boxes:
+        assert all(i < box.key for i in box.inputs)
+    assert "XXXX" not in to_dot(y) and "None" not in to_dot(y)
+
+
+# -- Tensor.reshape with no dimensions ------------------------------------------------------------
+
+
+def test_reshape_with_no_arguments_makes_a_one_entry_tensor_0_d_and_its_gradient_flows_back():
+    """``t.reshape()`` is ``t.reshape(())``: a one-entry tensor becomes 0-d, as ``np.reshape(a,
+    ())`` does, and the gradient comes back in the tensor's own shape."""
+    t = Tensor(np.array([[2.5]]), requires_grad=True)
+    r = t.reshape()
+    assert r.shape == () and float(r.data) == 2.5
+    (r * 3.0).backward()
+    assert t.grad.shape == (1, 1) and t.grad[0, 0] == 3.0
+    with pytest.raises(ValueError):
+        Tensor(np.ones(2)).reshape()
+
+
+# -- an activation's VJP on raw arrays -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["gelu", "silu"])
+def test_an_activations_vjp_on_raw_arrays_runs_on_numpy_and_asks_the_pool_for_nothing(name):
+    """Given arrays (not tensors, which it would record), the VJP of gelu and silu computes with
+    NumPy's own functions: the engine's primitives, and the buffer pool they take their outputs
+    from, stay out of it even for an array far above the pool's smallest size."""
+    prim = ACTIVATIONS[name]
+    a = np.linspace(-3.0, 3.0, 40_000)  # 320 kB, above min_bytes
+    g = np.full_like(a, 0.5)
+    ans = prim(a)
+    before = pool.stats()
+    ga = prim.vjps[0](g, ans, a)
+    after = pool.stats()
+    assert (after["hits"], after["misses"]) == (before["hits"], before["misses"])
+    assert ga.shape == a.shape and np.all(np.isfinite(ga))
+
+
+# -- the workspace cache, when a take wins the race to the workspace give is dropping -------------
+
+
+class _RacedKey:
+    """A cache key that, once armed, lets the cache's own ``take`` run at the moment the cache
+    looks it up to drop it: what another thread's take does between the cache choosing its
+    oldest workspace and popping it."""
+
+    def __init__(self, cache, label):
+        self.cache, self.label, self.armed = cache, label, False
+
+    def __hash__(self):
+        if self.armed:
+            self.armed = False
+            taken = self.cache.take(_SpecOf(self), 0)
+            assert taken.key is self  # the other thread got it
+        return hash(self.as_tuple())
+
+    def as_tuple(self):
+        return ("raced", self.label, None, 0)  # what take builds from _SpecOf(self) and m = 0
+
+    def __eq__(self, other):
+        return other is self or other == self.as_tuple()
+
+
+class _SpecOf:
+    """Just what ``WorkspaceCache.take`` reads of a spec to find the raced key's workspace."""
+
+    def __init__(self, key):
+        self.layer_dims, self.activations, self.dtype = "raced", key.label, None
+
+
+class _Sized:
+    def __init__(self, key, nbytes):
+        self.key, self.nbytes = key, nbytes
+
+
+def test_a_take_that_wins_the_race_to_the_oldest_workspace_is_counted_as_still_held():
+    """When a take empties the oldest slot between the cache choosing it and popping it, the
+    cache neither fails nor counts bytes it did not free: it goes on to the next oldest until
+    what it holds fits (here: a cap one byte under both, so both go)."""
+    cache = WorkspaceCache(max_bytes=1000)
+    old_key = _RacedKey(cache, "old")
+    old, new = _Sized(old_key, 300), _Sized(_RacedKey(cache, "new"), 200)
+    cache.give(old)
+    cache.give(new)
+    assert len(cache) == 2 and cache.held_bytes == 500
+    old_key.armed = True
+    cache.set_max_bytes(499)
+    assert not old_key.armed  # the race happened
+    assert len(cache) == 0 and cache.held_bytes == 0
