@@ -138,3 +138,66 @@ def test_a_take_that_wins_the_race_to_the_oldest_workspace_is_counted_as_still_h
     cache.set_max_bytes(499)
     assert not old_key.armed  # the race happened
     assert len(cache) == 0 and cache.held_bytes == 0
+
+
+# -- the drawing's layout: six barycentre sweeps -------------------------------------------------
+
+
+def _swept_graph():
+    """A graph of 17 boxes on which the barycentre sweeps never settle (found by a search over
+    random graphs): the order of its columns alternates from one sweep to the next, and after
+    an even number of sweeps, six among them, x0 is above x1."""
+    from backproof.autodiff import Value
+
+    x0, x1 = Value(1.0, label="x0"), Value(2.0, label="x1")
+    n2 = x0 + x0
+    n3 = x0.tanh()
+    n4 = n3 + n2
+    n5 = x0 + x1
+    n6 = n2 + x1
+    n7 = n6 + n5
+    n8 = n4 * x0
+    n9 = n5.tanh()
+    n10 = n2 * n6
+    n11 = n8 + n8
+    n12 = n4 + n3
+    return n12 + n7 + n9 + n10 + n11
+
+
+def test_the_layout_keeps_the_leaves_in_the_order_they_were_made_after_its_six_sweeps():
+    import matplotlib.pyplot as plt
+
+    from backproof.autodiff import draw
+
+    ax = draw(_swept_graph(), engine="matplotlib")
+    y = {t.get_text(): t.get_position()[1] for t in ax.texts}
+    assert y["x0 (leaf)"] < y["x1 (leaf)"]  # y grows downwards: x0 on top
+    plt.close(ax.figure)
+
+
+def test_in_a_fresh_process_the_unreached_node_still_comes_before_the_first_tensor(monkeypatch):
+    """A script's first tensor has stamp 1 (the count starts there, at import nothing is
+    stamped); drawn beside a node a failed backward never reached, its box still comes second."""
+    import itertools
+
+    from backproof.autodiff import tensor as tensor_module
+
+    monkeypatch.setattr(tensor_module, "next_stamp", itertools.count(1).__next__)
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    x.name = "x"
+    h = tanh(x)
+    h.name = "h"
+    f = _fragile(h)
+    f.name = "f"
+    y = (f * x).sum()
+    y.name = "y"
+    with pytest.raises(ArithmeticError, match="this VJP fails"):
+        y.backward()
+    boxes = graph_boxes(y)
+    assert [(b.kind, b.title) for b in boxes] == [
+        ("constant", "n1"),
+        ("leaf", "x"),
+        ("op", "f"),
+        ("op", "n2"),
+        ("op", "y"),
+    ]
