@@ -1,0 +1,64 @@
+"""compare's survivors that earlier rounds left alive: what ``jac_f`` and ``hess_f`` may return
+(an engine's Value or Tensor, whose ``.data`` is read; or nested lists, which have none)."""
+
+import numpy as np
+
+from backproof.autodiff import Value
+from backproof.compare.jacobians import check_hessian, check_hvp, check_jacobian, check_jvp
+
+X = np.array([0.3, -0.7])
+
+
+def test_check_jacobian_takes_jac_f_as_nested_lists_or_as_an_engines_value():
+    """``jac_f`` may return anything NumPy reads as the Jacobian: nested lists (no ``.data``)
+    or a backproof Value or Tensor (read through its ``.data``); every call is read that way,
+    not only the first."""
+    A = np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.25]])
+    assert check_jacobian(lambda x: A @ x, lambda x: A.tolist(), X).verdict == "pass"
+    assert check_jacobian(lambda x: A @ x, lambda x: (2 * A).tolist(), X).verdict == "fail"
+    assert check_jacobian(np.sin, lambda x: Value(np.cos(x)), 0.4).verdict == "pass"
+    assert check_jacobian(np.sin, lambda x: Value(np.sin(x)), 0.4).verdict == "fail"
+
+
+def test_check_hessian_takes_hess_f_as_nested_lists_or_as_an_engines_value():
+    def f(x):
+        return np.sum(np.sin(x))
+
+    assert check_hessian(f, lambda x: np.diag(-np.sin(x)).tolist(), X).verdict == "pass"
+    assert check_hessian(f, lambda x: np.diag(np.sin(x)).tolist(), X).verdict == "fail"
+    assert check_hessian(np.cos, lambda x: Value(-np.cos(x)), 0.4).verdict == "pass"
+    assert check_hessian(np.cos, lambda x: Value(np.cos(x)), 0.4).verdict == "fail"
+
+
+def test_a_float32_point_is_checked_in_float64_when_f_computes_in_float64():
+    """As check_grad does for a float32 x: when f accepts float64 (np.sin does), the scalar
+    checks behind check_jvp and check_hvp (the latter from differences of f, without grad_f)
+    evaluate f at float64 points, so their reports can say float64."""
+    x32 = X.astype(np.float32)
+    jvp = check_jvp(np.sin, lambda x, u: np.cos(x) * u, x32)
+    hvp = check_hvp(lambda x: np.sum(np.sin(x)), lambda x, v: -np.sin(x) * v, x32)
+    assert jvp.verdict == hvp.verdict == "pass"
+    for reduction in jvp.reductions:
+        assert reduction.report.eval_dtype == "float64"
+        assert reduction.report.noise < 1e-12
+    # H v from differences of f: f's float64 points are there (whether a column's check is
+    # then taken in float64 depends on how its second differences agree in float64)
+    assert "float64" in {reduction.report.eval_dtype for reduction in hvp.reductions}
+
+
+def test_for_mixed_precision_arguments_jvp_f_is_also_called_in_the_callers_precision():
+    """A tree with a float32 leaf works in float32 (``Tree.dtype``: the precision the caller
+    works in): the check's gradient side calls ``jvp_f`` at the point with every leaf in
+    float32, the float64 one included, besides the first call at the arguments as given."""
+    seen = set()
+
+    def f(x):
+        return np.sin(x[0]) * x[1]
+
+    def jvp_f(x, u):
+        seen.add(tuple(np.asarray(leaf).dtype.name for leaf in x))
+        return np.cos(x[0]) * u[0] * x[1] + np.sin(x[0]) * u[1]
+
+    a, b = np.array([0.3, -0.7], dtype=np.float32), np.array([1.5, 2.0])
+    assert check_jvp(f, jvp_f, (a, b)).verdict == "pass"
+    assert seen == {("float32", "float64"), ("float32", "float32")}
