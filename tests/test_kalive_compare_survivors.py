@@ -4,6 +4,7 @@
 import numpy as np
 
 from backproof.autodiff import Value
+from backproof.compare.checkgrad import FULL_CHECK_LIMIT, check_grad
 from backproof.compare.jacobians import check_hessian, check_hvp, check_jacobian, check_jvp
 
 X = np.array([0.3, -0.7])
@@ -62,3 +63,41 @@ def test_for_mixed_precision_arguments_jvp_f_is_also_called_in_the_callers_preci
     a, b = np.array([0.3, -0.7], dtype=np.float32), np.array([1.5, 2.0])
     assert check_jvp(f, jvp_f, (a, b)).verdict == "pass"
     assert seen == {("float32", "float64"), ("float32", "float32")}
+
+
+def test_a_still_f_of_many_entries_is_tried_at_eight_sign_patterns_each_both_ways():
+    """Above FULL_CHECK_LIMIT entries a still f is certified by 8 random sign patterns of the
+    largest step, each taken both ways: 16 evaluations there, in 8 pairs of opposite moves."""
+    x0 = np.zeros(FULL_CHECK_LIMIT + 1)
+    probes = []
+
+    def f(x):
+        if np.all(np.abs(x - x0) == 0.5):
+            probes.append((x - x0).copy())
+        return 0.0
+
+    report = check_grad(f, lambda x: 0 * x, x0)
+    assert report.verdict == "pass" and report.noise == 0.0
+    assert len(probes) == 16
+    assert all(np.array_equal(probes[2 * k + 1], -probes[2 * k]) for k in range(8))
+    assert len({p.tobytes() for p in probes}) == 16
+
+
+def test_with_rtol_and_atol_zero_a_directions_floor_is_the_noise_over_its_own_step():
+    """rtol = atol = 0 on an exact linear f of 2001 entries (a fast check): the directions'
+    tolerance is the noise floor at their own step alone, so one unsampled entry off by 1e-7
+    of itself (a directional error near 1e-7, far above f's rounding) fails directions."""
+    rng = np.random.default_rng(0)
+    a, x = rng.standard_normal(2001), rng.uniform(-1.0, 1.0, 2001)
+
+    def f(x):
+        return float(a @ x)
+
+    assert check_grad(f, lambda x: a, x, rtol=0, atol=0, samples=2).verdict == "pass"
+    wrong = a.copy()
+    wrong[1000] *= 1 + 1e-7
+    report = check_grad(f, lambda x: wrong, x, rtol=0, atol=0, samples=2)
+    param = report.params["x"]
+    assert report.verdict == "fail" and param.failures >= 1
+    checked = [v for v in param.entry_verdicts if v != "unchecked"]
+    assert checked == ["pass", "pass"]  # only the directions see it
