@@ -101,3 +101,18 @@ def test_with_rtol_and_atol_zero_a_directions_floor_is_the_noise_over_its_own_st
     assert report.verdict == "fail" and param.failures >= 1
     checked = [v for v in param.entry_verdicts if v != "unchecked"]
     assert checked == ["pass", "pass"]  # only the directions see it
+
+
+def test_the_noise_floor_alone_settles_a_ladder_early():
+    """On a linear f with 1e-9 noise every ladder's estimates are right but for noise, and the
+    noise floor alone is enough to stop it early: rtol = atol = 0 costs no more evaluations
+    than the default tolerances."""
+    x = np.array([0.3, -0.7, 1.1])
+
+    def f(x):
+        return float(np.sum(2 * x)) + 1e-9 * float(np.sin(1e7 * np.sum(x * np.arange(1, 4))))
+
+    default = check_grad(f, lambda x: 2 + 0 * x, x)
+    exact = check_grad(f, lambda x: 2 + 0 * x, x, rtol=0, atol=0)
+    assert default.verdict == exact.verdict == "pass"
+    assert exact.evaluations == default.evaluations
