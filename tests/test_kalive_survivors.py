@@ -5,7 +5,7 @@ workspace cache when a take wins the race to the workspace it is dropping."""
 import numpy as np
 import pytest
 
-from backproof.autodiff import Tensor, defvjp, pool, primitive, tanh
+from backproof.autodiff import TENSOR_PRIMITIVES, Tensor, defvjp, pool, primitive, tanh
 from backproof.autodiff.graph import graph_boxes, to_dot
 from backproof.autodiff.primitives import ACTIVATIONS
 from backproof.manual.workspace import WorkspaceCache
@@ -201,3 +201,40 @@ def test_in_a_fresh_process_the_unreached_node_still_comes_before_the_first_tens
         ("op", "n2"),
         ("op", "y"),
     ]
+
+
+# -- the graphs that create_graph=True records for a gradient --------------------------------------
+
+
+def _gradient_ops(grad):
+    return [b.formula for b in graph_boxes(grad) if b.kind == "op"]
+
+
+def test_a_recorded_gradient_is_drawn_with_the_nodes_its_vjps_need_and_no_others():
+    """With ``create_graph=True`` the gradient is a graph a user may draw: the VJP of a sum
+    with kept dimensions broadcasts g back as it is (no reshape to the 1s it already has), the
+    VJP of a product of two vectors scales the other vector by g (no indexing), and the tail
+    of bce undoes its sum over the (1, m) row: a reshape to (1, 1), a broadcast to (1, m)."""
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    s = x.sum(keepdims=True)
+    (s * s).sum().backward(create_graph=True)
+    assert _gradient_ops(x.grad)[-2:] == ["n4 + n5", "broadcast_to(n6, (2, 3))"]
+
+    u, v = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.array([3.0, -1.0]))
+    w = u @ v
+    (w * w).backward(create_graph=True)
+    assert _gradient_ops(u.grad)[-2:] == ["n5 + n6", "n7 * n2"]
+
+    bce_tail = TENSOR_PRIMITIVES["bce_tail"]
+    z = Tensor(np.array([[0.5, -1.0, 2.0]]), requires_grad=True)
+    sp = Tensor(np.log1p(np.exp(z.data)), requires_grad=True)
+    J = bce_tail(sp, z, np.array([[1.0, 0.0, 1.0]]))
+    (J * J).backward(create_graph=True)
+    boxes = [b for b in graph_boxes(z.grad) if b.kind == "op"]
+    assert [b.formula for b in boxes[-4:]] == [
+        "reshape(n8, (1, 1))",
+        "broadcast_to(n9, (1, 3))",
+        "-n10",
+        "n11 * [[1, 0, 1]]",
+    ]
+    assert boxes[-3].data == "[[0.2032, 0.2032, 0.2032]]"
