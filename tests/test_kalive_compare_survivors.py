@@ -132,3 +132,21 @@ def test_without_grad_f_the_differences_of_f_step_small_enough_for_a_fast_oscill
 
     assert check_hvp(f, hvp_f, x).verdict == "pass"
     assert check_hvp(f, hvp_f, x, vectors=3, seed=2).verdict == "pass"
+
+
+def test_a_mutants_problem_moves_every_parameter_entry_by_its_own_small_random_amount():
+    """``mutant_problem``: the network's seeded initial parameters, each entry moved by its
+    own N(0, 0.3^2) draw (off any optimum, still small); reproducible."""
+    from backproof import network
+    from backproof.compare.mutants import CATALOG, mutant_problem
+
+    mutant = next(m for m in CATALOG if not m.saturate)
+    spec, params, X, Y = mutant_problem(mutant)
+    start = network.init_params(spec)
+    moves = np.concatenate([(params[k] - start[k]).ravel() for k in start])
+    assert moves.size > 20
+    assert 0.2 < np.std(moves) < 0.4 and np.max(np.abs(moves)) < 1.5
+    for k in start:
+        assert np.unique(params[k] - start[k]).size == params[k].size  # each entry its own
+    again = mutant_problem(mutant)[1]
+    assert all(np.array_equal(again[k], params[k]) for k in params)
