@@ -150,3 +150,16 @@ def test_a_mutants_problem_moves_every_parameter_entry_by_its_own_small_random_a
         assert np.unique(params[k] - start[k]).size == params[k].size  # each entry its own
     again = mutant_problem(mutant)[1]
     assert all(np.array_equal(again[k], params[k]) for k in params)
+
+
+def test_the_complex_step_accepts_a_steep_analytic_f_at_zero():
+    """exp(2500 x) at x = 0 is analytic: method="complex" must accept it. Its probe compares
+    the complex step with central differences along a direction of unit scale for entries
+    below 1 in size (twice as long and the central differences' own error would refute it)."""
+    report = check_grad(
+        lambda x: np.exp(2500 * x[0]),
+        lambda x: np.array([2500 * np.exp(2500 * x[0])]),
+        np.array([0.0]),
+        method="complex",
+    )
+    assert report.verdict == "pass" and report.method == "complex"
