@@ -238,3 +238,15 @@ def test_a_recorded_gradient_is_drawn_with_the_nodes_its_vjps_need_and_no_others
         "n11 * [[1, 0, 1]]",
     ]
     assert boxes[-3].data == "[[0.2032, 0.2032, 0.2032]]"
+
+
+def test_a_complex_one_column_product_gets_numpys_matmul_gradient_bit_for_bit():
+    """The one-unit fast path (an outer product instead of a matrix product) gives matmul's
+    bits only for real floats; complex tensors take NumPy's matmul: W.grad is g @ x^T."""
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.standard_normal((50, 30)) + 1j * rng.standard_normal((50, 30)), True)
+    x = rng.standard_normal((30, 1)) + 1j * rng.standard_normal((30, 1))
+    g = rng.standard_normal((50, 1)) + 1j * rng.standard_normal((50, 1))
+    (W @ x).backward(g)
+    assert W.grad.dtype == np.complex128
+    assert np.array_equal(W.grad, np.matmul(g, x.T))
