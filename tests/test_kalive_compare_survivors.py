@@ -163,3 +163,26 @@ def test_the_complex_step_accepts_a_steep_analytic_f_at_zero():
         method="complex",
     )
     assert report.verdict == "pass" and report.method == "complex"
+
+
+def test_directions_across_kinks_a_little_farther_fail_for_one_unsampled_entry_off():
+    """sum |x_i - c_i| with kinks 5e-4 to 1e-3 from x (2001 entries, a fast check): the
+    first ladder stops early among the kinks and cannot tell; the same ladder run to its end
+    gets below them and replaces it, so one unsampled entry off by 1% fails every direction
+    (the finer ladder agrees), while the right gradient passes."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1.0, 1.0, 2001)
+    c = x + rng.uniform(5e-4, 1e-3, x.size) * rng.choice([-1.0, 1.0], x.size)
+
+    def f(x):
+        return float(np.sum(np.abs(x - c)))
+
+    right = check_grad(f, lambda x: np.sign(x - c), x, samples=4)
+    assert right.verdict == "pass"
+    unsampled = int(np.flatnonzero(right.params["x"].entry_verdicts == "unchecked")[0])
+    wrong = np.sign(x - c)
+    wrong[unsampled] *= 1.01
+    report = check_grad(f, lambda x: wrong, x, samples=4)
+    param = report.params["x"]
+    assert report.verdict == "fail"
+    assert (param.failures, param.inconclusive, param.directions_checked) == (3, 0, 3)
