@@ -2,6 +2,7 @@
 (an engine's Value or Tensor, whose ``.data`` is read; or nested lists, which have none)."""
 
 import numpy as np
+import pytest
 
 from backproof.autodiff import Value
 from backproof.compare.checkgrad import FULL_CHECK_LIMIT, check_grad
@@ -186,3 +187,28 @@ def test_directions_across_kinks_a_little_farther_fail_for_one_unsampled_entry_o
     param = report.params["x"]
     assert report.verdict == "fail"
     assert (param.failures, param.inconclusive, param.directions_checked) == (3, 0, 3)
+
+
+def test_without_grad_f_the_differences_along_v_step_by_eps_to_the_quarter_in_xs_units():
+    """H v from differences of f: each <grad f(x'), v> takes f at x' and at x' + o h v for
+    Richardson's offsets o = 1, -1, 1/2, -1/2, with h chosen so that the first move is
+    eps^(1/4) max(|x'|, 1) in x's largest entry, whatever the length of v (random vectors
+    here, all shorter than 1)."""
+    from backproof.compare.numerical import offsets
+
+    x = np.array([0.3, -0.2])
+    points = []
+
+    def f(x):
+        points.append(np.array(x, dtype=float))
+        return float(np.sum(np.sin(x)))
+
+    report = check_hvp(f, lambda x, v: -np.sin(x) * v, x, vectors=3, seed=0)
+    assert report.verdict == "pass"
+    block = 1 + len(offsets("richardson"))
+    assert len(points) % block == 0
+    quarter = np.finfo(np.float64).eps ** 0.25
+    for k in range(0, len(points), block):
+        base, first = points[k], points[k + 1]
+        move = np.max(np.abs(first - base))
+        assert move == pytest.approx(quarter * max(np.max(np.abs(base)), 1.0), rel=1e-9)
