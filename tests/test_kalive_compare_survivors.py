@@ -212,3 +212,27 @@ def test_without_grad_f_the_differences_along_v_step_by_eps_to_the_quarter_in_xs
         base, first = points[k], points[k + 1]
         move = np.max(np.abs(first - base))
         assert move == pytest.approx(quarter * max(np.max(np.abs(base)), 1.0), rel=1e-9)
+
+
+def test_a_transpose_the_sampled_entries_show_but_the_directions_refute_is_not_diagnosed():
+    """A fast check of a 50 x 50 parameter whose gradient is right but for the sampled
+    entries and their mirror images, swapped: the sampled entries alone look like a transposed
+    gradient, the random directions (which see every entry) refute it, so the diagnosis names
+    the wrong entries, not a transpose."""
+    rng = np.random.default_rng(3)
+    A, W = rng.standard_normal((50, 50)), rng.standard_normal((50, 50))
+
+    def f(W):
+        return float(np.sum(A * W))
+
+    right = check_grad(f, lambda W: A, W)
+    assert right.verdict == "pass" and right.mode == "fast"
+    sampled = np.flatnonzero(np.asarray(right.params["x"].entry_verdicts).ravel() != "unchecked")
+    G = A.copy()
+    for k in sampled:
+        i, j = divmod(int(k), 50)
+        G[j, i], G[i, j] = A[i, j], A[j, i]
+    param = check_grad(f, lambda W: G, W).params["x"]
+    assert param.verdict == "fail" and param.directions_checked == 3
+    assert "transpose" not in param.diagnosis.kinds
+    assert param.diagnosis.text.startswith("values: every checked entry is wrong")
