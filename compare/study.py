@@ -269,6 +269,11 @@ def run_study(
             "final_cost": network.cost(spec, run.params, X, Y),
             "accuracy": network.accuracy(spec, run.params, X, Y),
         }
+        if not np.isfinite(finals[run.implementation]["final_cost"]):
+            raise FloatingPointError(
+                f"the cost of {run.implementation}'s trained parameters is "
+                f"{finals[run.implementation]['final_cost']}; lower lr (now {lr})"
+            )
 
     result = {
         "comparison": comparison,

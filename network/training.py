@@ -53,11 +53,23 @@ def gradient_descent(
         history.append(float(J))
         if callback is not None:
             callback(epoch, params, grads)
-        for key, g in grads.items():
-            p = params[key]
-            p -= p.dtype.type(lr) * g
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+            for key, g in grads.items():
+                p = params[key]
+                p -= p.dtype.type(lr) * g
         if not np.isfinite(history[-1]):
             raise FloatingPointError(
                 f"the cost became {history[-1]} at epoch {epoch}; lower lr (now {lr})"
             )
+    if epochs:
+        _check_finite_after_training(params, epochs, lr)
     return params, history
+
+
+def _check_finite_after_training(params, epochs: int, lr: float) -> None:
+    """The last step's overflow has no later cost to show it: look at the parameters."""
+    for key, p in params.items():
+        if not np.isfinite(p).all():
+            raise FloatingPointError(
+                f"parameter {key} is no longer finite after {epochs} epochs; lower lr (now {lr})"
+            )

@@ -1,5 +1,6 @@
 """Bad input gets a clear answer everywhere; numbers stay finite; runs repeat exactly."""
 
+import functools
 import re
 import warnings
 
@@ -97,6 +98,46 @@ def test_a_diverging_run_says_to_lower_the_learning_rate():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             manual.train(Xm, Ym * 1e3, spec, 500, 1e3, params=params)
+
+
+def test_a_last_step_that_overflows_the_parameters_is_a_divergence_too():
+    """No cost is computed after the last step, so its overflow shows only in the parameters:
+    the run raises the same FloatingPointError, naming the parameter, and NumPy warns nothing."""
+
+    def quadratic(params):  # J = w^2 / 2, finite before the step
+        return 0.5 * float(params["w"] @ params["w"]), {"w": params["w"]}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FloatingPointError, match="parameter w is no longer finite"):
+            network.gradient_descent(quadratic, {"w": np.array([1e10, 1.0])}, 1, 1.7e308)
+        # a step that stays finite, and no step at all, return as before
+        params, history = network.gradient_descent(quadratic, {"w": np.array([1e10])}, 1, 0.5)
+        assert params["w"][0] == 5e9 and history == [5e19]
+        assert network.gradient_descent(quadratic, {"w": np.array([np.inf])}, 0, 1.0)[1] == []
+
+
+@pytest.mark.parametrize("seed, cause", [(1, "trained parameters is nan"), (0, None)])
+def test_the_study_reports_a_last_step_that_diverges(seed, cause):
+    """One step at lr 1.7e308: with seed 1 the trained network's cost is NaN, a divergence the
+    training's own history (one cost, before the step) cannot show; with seed 0 it stays finite."""
+    from backproof.compare.study import run_study
+
+    spec = network.NetworkSpec(
+        [2, 3, 1], activations=["relu", "sigmoid"], init="article", seed=seed
+    )
+    X = 1000 + 100 * np.random.default_rng(seed).normal(size=(2, 20))
+    Y = (np.arange(20) % 2).reshape(1, 20).astype(float)
+    study = functools.partial(
+        run_study, spec, X, Y, epochs=1, lr=1.7e308, make_plots=False, norm_epochs=1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the forward pass of a diverging run overflows
+        if cause is None:
+            assert np.isfinite(study()["training"]["manual"]["final_cost"])
+        else:
+            with pytest.raises(FloatingPointError, match=cause):
+                study()
 
 
 @pytest.mark.parametrize(
