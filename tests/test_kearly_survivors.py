@@ -5,11 +5,15 @@ Each test states what a user of the public API sees; the networks are tiny (a fe
 parameters, five examples), so every test here runs in milliseconds.
 """
 
+import math
+
+import numpy as np
 import pytest
 from conftest import make_problem
 
 from backproof import manual
-from backproof.compare import compare_network
+from backproof.compare import compare_network, reference
+from backproof.compare.fdpolicy import ATOL_FACTOR, RTOL_FACTOR
 from backproof.compare.network_check import check_implementation, first_wrong_layer
 
 
@@ -65,3 +69,23 @@ def test_the_text_names_the_odd_one_out():
     )
     assert result.odd_one_out == {"W1": "broken"}
     assert "\nodd one out for W1: broken" in str(result)
+
+
+def test_a_finite_difference_cell_states_its_tolerance_relative_to_the_largest_entry():
+    """Against finite differences a cell's tolerance is the largest one its entries were allowed
+    (atol + rtol |ref| where Richardson's bound certifies them all), divided, like rel_error, by
+    the largest |ref| entry of the whole gradient."""
+    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[2, 3, 1], m=5)
+    result = compare_network(
+        spec, X, Y, params, implementations=["manual"], references=["fd"], epochs=0
+    )
+    ref = reference.network_numerical_grad(spec, params, X, Y, "richardson")[0]
+    scale = max(float(np.max(np.abs(v))) for v in ref.values())
+    assert scale < 0.5  # far enough from 1 that dividing and multiplying by it differ
+    eps = float(np.finfo(np.float64).eps)
+    atol, rtol = ATOL_FACTOR * eps * scale, RTOL_FACTOR * math.sqrt(eps)
+    for p in params:
+        cell = result.cell("manual", "fd", p)
+        assert cell.verdict == "pass" and cell.rel_error <= cell.tolerance
+        largest = float(np.max(np.abs(ref[p])))
+        assert cell.tolerance == pytest.approx((atol + rtol * largest) / scale, rel=1e-9)
