@@ -89,3 +89,19 @@ def test_a_finite_difference_cell_states_its_tolerance_relative_to_the_largest_e
         assert cell.verdict == "pass" and cell.rel_error <= cell.tolerance
         largest = float(np.max(np.abs(ref[p])))
         assert cell.tolerance == pytest.approx((atol + rtol * largest) / scale, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["autograd", "manual"])
+def test_an_extra_implementation_cannot_take_a_built_in_name(name):
+    """An extra named "autograd" used to replace autograd's gradient as the reference: a wrong
+    extra then passed and the right manual gradient failed. Such a name is refused."""
+    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[2, 3, 1], m=5)
+
+    def wrong(s, p, X, Y):
+        J, g = manual.loss_and_grads(s, p, X, Y)
+        return J, {**g, "W1": 2 * g["W1"]}
+
+    with pytest.raises(ValueError, match=rf"extra must not reuse .*got \['{name}'\]"):
+        compare_network(
+            spec, X, Y, params, implementations=["manual"], extra={name: wrong}, epochs=0
+        )
