@@ -13,8 +13,10 @@ from conftest import make_problem
 
 from backproof import manual
 from backproof.compare import compare_network, reference
+from backproof.compare.diagnosis import diagnose
 from backproof.compare.fdpolicy import ATOL_FACTOR, RTOL_FACTOR
 from backproof.compare.network_check import check_implementation, first_wrong_layer
+from backproof.compare.verdicts import judge
 
 
 # -- network_check ---------------------------------------------------------------------------
@@ -105,3 +107,52 @@ def test_an_extra_implementation_cannot_take_a_built_in_name(name):
         compare_network(
             spec, X, Y, params, implementations=["manual"], extra={name: wrong}, epochs=0
         )
+
+
+# -- verdicts --------------------------------------------------------------------------------
+WIDE = np.longdouble
+TINY = WIDE(2.0) ** -60  # below float64's resolution at 1, within long double's
+
+
+@pytest.mark.skipif(
+    np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps,
+    reason="long double is float64 on this platform",
+)
+@pytest.mark.parametrize(
+    "g, keywords, expected",
+    [
+        (1.0, dict(low=WIDE(1.0) + TINY, high=2.0), "pass"),  # low rounds to 1 = g
+        (1.0, dict(low=0.0, high=WIDE(1.0) - TINY), "pass"),  # high rounds to 1 = g
+        (1.0, dict(tol=1.0, low=1.0, high=3.0, low_err=WIDE(1.0) + TINY), "pass"),
+        (1.0, dict(tol=1.0, low=-1.0, high=1.0, high_err=WIDE(1.0) + TINY), "pass"),
+        # 1 + 0.75 ulp rounds up to g = 1 + 1 ulp in float64: not beyond the fail side
+        (1.0 + 2.0**-52, dict(slack=WIDE(0.75) * 2.0**-52), "inconclusive"),
+    ],
+)
+def test_judge_works_in_float64_whatever_the_precision_of_its_bounds(g, keywords, expected):
+    """Every argument of ``judge`` is taken as float64, like ``g`` itself: a bound or error given
+    in long double gives the verdict of its float64 value, never one finer than g can hold."""
+    base = dict(est=1.0, err=0.0, tol=0.0, confidence=1.0)
+    rounded = {k: float(v) for k, v in keywords.items()}
+    assert str(judge(g, **(base | rounded))) == expected
+    assert str(judge(g, **(base | keywords))) == expected
+
+
+# -- diagnosis -------------------------------------------------------------------------------
+def test_a_gradient_zero_on_every_checked_entry_is_not_called_a_scale_of_zero():
+    """The entries checked (here 2 of 3) are all 0 where the right values are not: no scale
+    factor fits (x 0 is no scale), so the diagnosis falls through to the entries' pattern."""
+    d = diagnose(
+        "W",
+        analytic=np.array([0.0, 0.0, 7.0]),
+        shape=(3,),
+        idx=np.array([0, 1]),
+        numerical=np.array([1.0, 2.0]),
+        threshold=np.array([1e-6, 1e-6]),
+        verdicts=np.array(["fail", "fail"]),
+        kink=np.array([False, False]),
+        x=np.array([1.0, -1.0]),
+        full=False,
+    )
+    assert d.kinds == ["values"]
+    assert d.text == "values: every checked entry is wrong (2) (of the sampled entries)"
