@@ -16,6 +16,7 @@ from backproof.compare import compare_network, reference
 from backproof.compare.diagnosis import diagnose
 from backproof.compare.fdpolicy import ATOL_FACTOR, RTOL_FACTOR
 from backproof.compare.network_check import check_implementation, first_wrong_layer
+from backproof.compare.trees import Tree
 from backproof.compare.verdicts import judge
 
 
@@ -156,3 +157,25 @@ def test_a_gradient_zero_on_every_checked_entry_is_not_called_a_scale_of_zero():
     )
     assert d.kinds == ["values"]
     assert d.text == "values: every checked entry is wrong (2) (of the sampled entries)"
+
+
+# -- trees -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("returned, words", [("oops", "str 'oops'"), (None, "None")])
+def test_a_value_of_no_known_kind_is_named_in_the_structure_error(returned, words):
+    tree = Tree({"W": np.ones(2)})
+    with pytest.raises(TypeError) as caught:
+        tree.match(returned, "grad_f returned")
+    assert str(caught.value) == f"grad_f returned {words}, x is a dict with keys ['W']"
+
+
+# -- reference -------------------------------------------------------------------------------
+def test_the_complex_step_logsumexp_shifts_each_column_by_its_own_largest_entry():
+    """Columns are examples: one example's logits ~1000 above another's must not underflow the
+    other's exponentials (a shift by the largest entry overall would give log 0 = -inf)."""
+    z = np.array([[0.0, 1000.0], [1.0, 1001.0]]) + 1e-20j
+    out = reference.COMPLEX_OPS.logsumexp(z)
+    assert out.shape == (1, 2)
+    np.testing.assert_allclose(out.real, [[np.logaddexp(0.0, 1.0), np.logaddexp(1000.0, 1001.0)]])
+    # the imaginary part carries the complex step: d logsumexp / dz = softmax(z) per column
+    soft = np.exp(z.real - np.logaddexp(z.real[0], z.real[1]))
+    np.testing.assert_allclose(out.imag, 1e-20 * soft.sum(axis=0, keepdims=True))
