@@ -12,7 +12,7 @@ import pytest
 from conftest import make_problem
 
 from backproof import manual
-from backproof.compare import compare_network, reference
+from backproof.compare import check_model, compare_network, reference
 from backproof.compare.diagnosis import diagnose
 from backproof.compare.fdpolicy import ATOL_FACTOR, RTOL_FACTOR
 from backproof.compare.network_check import check_implementation, first_wrong_layer
@@ -179,3 +179,75 @@ def test_the_complex_step_logsumexp_shifts_each_column_by_its_own_largest_entry(
     # the imaginary part carries the complex step: d logsumexp / dz = softmax(z) per column
     soft = np.exp(z.real - np.logaddexp(z.real[0], z.real[1]))
     np.testing.assert_allclose(out.imag, 1e-20 * soft.sum(axis=0, keepdims=True))
+
+
+# -- model_check -----------------------------------------------------------------------------
+class Linear:
+    """cost(D) = mean over the examples (D's last axis) of sum(w * D[..., k]): gradient
+    D.mean(-1). ``factor`` scales the gradient backprop returns."""
+
+    def __init__(self, factor=1.0):
+        self.w = np.array([[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]])
+        self.factor = factor
+
+    def cost(self, D):
+        return float(np.sum(self.w[..., None] * D)) / D.shape[-1]
+
+    def backprop(self, D):
+        return self.factor * D.mean(axis=-1)
+
+
+def test_the_examples_of_a_single_data_array_are_its_last_axis_whatever_its_rank():
+    D = np.random.default_rng(3).standard_normal((2, 3, 5))  # 5 examples of a 2 x 3 input
+    right = Linear()
+    assert check_model(right, right.cost, right.backprop, D, params=["w"]).m == 5
+    summed = Linear(factor=5.0)
+    report = check_model(summed, summed.cost, summed.backprop, D, params=["w"])
+    assert report.m == 5 and report.diagnosis.startswith("missing 1/m: backprop returns m = 5 ")
+
+
+class DictModel:
+    """Parameters in a dict attribute ``p``; a linear cost over 4 examples (mean of z^2 / 2,
+    z = W x + b). ``backprop`` (keyed by attribute name) leaves out b's gradient; with ``grows``
+    it also adds a key the parameters do not have, from its second call on."""
+
+    X = np.array([[1.0, -2.0, 0.5, 3.0], [0.2, 0.7, -1.0, 1.5]])
+
+    def __init__(self, grows=False):
+        self.p = {"W": np.array([[0.3, -0.4]]), "b": np.array([0.2])}
+        self.grows, self.calls = grows, 0
+
+    def cost(self, X):
+        z = self.p["W"] @ X + self.p["b"][:, None]
+        return float(np.mean(z**2) / 2)
+
+    def backprop(self, X):
+        self.calls += 1
+        z = self.p["W"] @ X + self.p["b"][:, None]
+        g = {"W": z @ X.T / X.shape[1]}
+        return {"p": g | {"velocity": g["W"]} if self.grows and self.calls > 1 else g}
+
+
+def test_a_missing_gradient_survives_the_rescaled_checks_of_the_1_over_m_diagnosis():
+    model = DictModel()
+    report = check_model(model, model.cost, model.backprop, DictModel.X, params=["p"])
+    assert report.verdict == "fail" and report.layers == {"p['W']": "pass", "p['b']": "fail"}
+    assert report.diagnosis.startswith("p['b']: zero: no gradient was given for p['b']")
+
+
+def test_a_backprop_that_changes_its_structure_between_calls_is_named_in_the_error():
+    model = DictModel(grows=True)  # b's gradient missing: the diagnosis calls backprop again
+    with pytest.raises(ValueError) as caught:
+        check_model(model, model.cost, model.backprop, DictModel.X, params=["p"])
+    assert str(caught.value).startswith("backprop returned a dict with keys ['W', 'velocity']")
+    assert model.calls >= 2
+
+
+# -- reference: HIPS autograd's logsumexp over a stack ---------------------------------------
+def test_the_autograd_logsumexp_works_down_the_columns_of_a_stack():
+    """Shape (..., 1, m), as the activations' namespaces promise: each matrix of a stack of
+    three 2 x 4 matrices gets its own column-wise log sum exp."""
+    z = np.arange(24.0).reshape(3, 2, 4) * np.array([1.0, -0.5])[:, None]
+    out = reference.AUTOGRAD_OPS.logsumexp(z)
+    assert out.shape == (3, 1, 4)
+    np.testing.assert_allclose(out, np.logaddexp(z[:, :1], z[:, 1:]))
