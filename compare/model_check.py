@@ -95,7 +95,8 @@ class _Attributes:
     def restore(self) -> None:
         for name, value in zip(self.names, self.originals):
             setattr(self.model, name, value)
-        for leaf, copy in zip(self.tree.match(tuple(self.originals), ""), self.saved):
+        changed = "the model's code changed its parameters in place to"
+        for leaf, copy in zip(self.tree.match(tuple(self.originals), changed), self.saved):
             if isinstance(leaf, np.ndarray) and leaf.tobytes() != copy.tobytes():
                 np.copyto(leaf, copy)  # the model's own code changed it in place
 

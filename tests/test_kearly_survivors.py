@@ -251,3 +251,142 @@ def test_the_autograd_logsumexp_works_down_the_columns_of_a_stack():
     out = reference.AUTOGRAD_OPS.logsumexp(z)
     assert out.shape == (3, 1, 4)
     np.testing.assert_allclose(out, np.logaddexp(z[:, :1], z[:, 1:]))
+
+
+class TwoParams:
+    """cost(X) = mean_k (w . x_k)^2 / 2 + |v|^2 / 2 over the columns of X (a nested list
+    works too); backprop returns (fw grad_w, fv grad_v) and counts its calls. ``step`` makes
+    backprop also take a gradient step on w in place, as some training code does."""
+
+    def __init__(self, fw=1.0, fv=1.0, step=0.0):
+        self.w = np.array([0.3, -0.7])
+        self.v = np.array([0.5, 0.2, -0.1])
+        self.fw, self.fv, self.step, self.calls = fw, fv, step, 0
+
+    def cost(self, X):
+        z = self.w @ np.asarray(X)
+        return float(np.mean(z**2) / 2 + self.v @ self.v / 2)
+
+    def backprop(self, X):
+        self.calls += 1
+        X = np.asarray(X)
+        gw = X @ (self.w @ X) / X.shape[1]
+        if self.step:
+            self.w -= self.step * gw
+        return self.fw * gw, self.fv * self.v
+
+
+X4 = np.array([[1.0, -0.5, 2.0, 0.3], [0.4, 1.5, -1.0, 0.8]])  # 4 examples
+
+
+def _check(model, *data, **kwargs):
+    return check_model(model, model.cost, model.backprop, *data, params=["w", "v"], **kwargs)
+
+
+def test_the_same_mistake_in_two_parameters_is_said_once():
+    report = _check(TwoParams(fw=3.0, fv=3.0), X4)
+    assert report.diagnosis == "every parameter: scale: the gradient is the right one x 3"
+
+
+def test_a_mistake_in_one_parameter_is_named_with_that_parameter():
+    report = _check(TwoParams(fw=3.0), X4)
+    assert report.layers == {"w": "fail", "v": "pass"}
+    assert report.diagnosis == "w: scale: the gradient is the right one x 3"
+
+
+def test_two_examples_are_enough_for_the_1_over_m_diagnosis():
+    report = _check(TwoParams(fw=2.0, fv=2.0), X4[:, :2])
+    assert report.m == 2
+    assert report.diagnosis.startswith("missing 1/m: backprop returns m = 2 times")
+
+
+def test_with_one_example_or_an_unknown_m_the_check_runs_once():
+    """No 1/m to look for: backprop is called as often as for one check, and the diagnosis is
+    check_grad's (x 1/m would be x 1)."""
+    unknown = TwoParams(fw=-1.0)
+    report = _check(unknown, X4.tolist())  # data without arrays: m unknown
+    assert report.m is None and report.diagnosis.startswith("w: sign: ")
+    one = TwoParams(fw=-1.0)
+    report = _check(one, X4, m=1)
+    assert report.m == 1 and report.diagnosis.startswith("w: sign: ")
+    assert one.calls == unknown.calls
+
+
+def test_parameters_changed_in_place_by_backprop_are_restored_bit_for_bit():
+    model = TwoParams(step=0.1)
+    w, before = model.w, model.w.copy()
+    _check(model, X4)
+    assert model.w is w and model.w.tobytes() == before.tobytes()
+
+
+def test_a_python_number_among_the_parameters_is_restored_too():
+    class WithScalar(TwoParams):
+        def __init__(self):
+            super().__init__()
+            self.s = 0.25
+
+        def cost(self, X):
+            return super().cost(X) + self.s**2
+
+        def backprop(self, X):
+            return (*super().backprop(X), 2 * self.s)
+
+    model = WithScalar()
+    report = check_model(model, model.cost, model.backprop, X4, params=["w", "v", "s"])
+    assert report.verdict == "pass" and model.s == 0.25 and type(model.s) is float
+
+
+def test_a_misshapen_gradient_of_one_example_is_named_as_backprop_s():
+    model = TwoParams()
+    examples = [(X4[:, [k]],) for k in range(4)]
+
+    def backprop(x):
+        gw, gv = model.backprop(x)
+        return gw, gv[:2]
+
+    with pytest.raises(ValueError) as caught:
+        check_model(model, model.cost, backprop, examples=examples, params=["w", "v"])
+    assert str(caught.value) == "backprop returned shape (2,) for v, which has shape (3,)"
+
+
+class Aliased(TwoParams):
+    """Keeps its own list of the parameter arrays (``self.layers``, the original objects), and
+    its backprop takes a gradient step on w through it: in place, on the original w."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = [self.w, self.v]
+
+    def backprop(self, X):
+        gw, gv = super().backprop(X)
+        self.layers[0] -= 0.1 * gw
+        return gw, gv
+
+
+def test_parameters_changed_in_place_through_an_alias_are_restored_bit_for_bit():
+    model = Aliased()
+    w, before = model.w, model.w.copy()
+    _check(model, X4)
+    assert model.w is w and model.w.tobytes() == before.tobytes()
+
+
+def test_a_parameter_container_reshaped_in_place_is_reported():
+    class Shelf:
+        def __init__(self):
+            self.weights = [np.array([0.5, -0.5]), np.array([1.5])]
+            self.shelf = self.weights  # the same list
+
+        def cost(self, x):
+            return float(sum(np.sum(w * x) for w in self.weights))
+
+        def backprop(self, x):
+            self.shelf.append(np.zeros(1))
+            return ([np.full(2, x), np.full(1, x)],)
+
+    model = Shelf()
+    with pytest.raises(ValueError) as caught:
+        check_model(model, model.cost, model.backprop, 2.0, params=["weights"])
+    assert str(caught.value) == (
+        "the model's code changed its parameters in place to a list of 3 arrays, weights is a "
+        "list of 2 arrays"
+    )
