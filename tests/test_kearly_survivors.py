@@ -390,3 +390,70 @@ def test_a_parameter_container_reshaped_in_place_is_reported():
         "the model's code changed its parameters in place to a list of 3 arrays, weights is a "
         "list of 2 arrays"
     )
+
+
+def test_an_unknown_attribute_name_lists_the_public_attributes_only():
+    model = TwoParams()
+    model._cache = {}
+    with pytest.raises(ValueError) as caught:
+        check_model(model, model.cost, model.backprop, X4, params=["w", "weights"])
+    assert str(caught.value) == (
+        "params must name attributes of the model, got 'weights'; it has "
+        "['calls', 'fv', 'fw', 'step', 'v', 'w']"
+    )
+
+
+def test_a_cost_that_is_not_callable_is_described():
+    model = TwoParams()
+    with pytest.raises(TypeError, match=r"^cost must be callable, got float 1\.5$"):
+        check_model(model, 1.5, model.backprop, X4, params=["w", "v"])
+
+
+def test_a_sign_and_scale_of_m_is_named_as_m():
+    """-m is neither 1/m missing nor extra: check_grad's diagnosis names the factor m."""
+    report = _check(TwoParams(fw=-4.0, fv=-4.0), X4)
+    assert report.diagnosis == (
+        "every parameter: sign and scale: the gradient is the right one x -m (= 4)"
+    )
+
+
+def test_a_gradient_halved_over_two_examples_is_an_extra_1_over_m():
+    report = _check(TwoParams(fw=0.5, fv=0.5), X4[:, :2])
+    assert report.diagnosis.startswith("extra 1/m: backprop returns the gradient of the cost ")
+
+
+def test_a_wrong_number_of_gradients_for_one_example_is_named_as_backprop_s():
+    model = TwoParams()
+    examples = [(X4[:, [k]],) for k in range(4)]
+
+    def backprop(x):
+        return (*model.backprop(x), 0.0)
+
+    with pytest.raises(ValueError) as caught:
+        check_model(model, model.cost, backprop, examples=examples, params=["w", "v"])
+    assert str(caught.value) == (
+        "backprop returned a tuple; expected one gradient per parameter attribute, in the order "
+        "of params ['w', 'v'] (or a dict keyed by them)"
+    )
+
+
+def test_the_mean_gradient_over_examples_is_taken_in_float64():
+    """float32 parameters: the mean of backprop's per-example gradients is compared as float64
+    numbers, not rounded back to the parameters' float32."""
+
+    class Thirds:
+        def __init__(self):
+            self.w = np.array([1.0], dtype=np.float32)
+
+        def cost(self, x):
+            return float(self.w[0]) * x
+
+        def backprop(self, x):
+            return np.array([2.0 * x])  # twice the right gradient: a failure, reported
+
+    model = Thirds()
+    examples = [(0.1,), (0.2,), (0.4,)]
+    report = check_model(model, model.cost, model.backprop, examples=examples, params=["w"])
+    mean = (np.float64(0.2) + np.float64(0.4) + np.float64(0.8)) / 3
+    assert mean != np.float32(mean)
+    assert report.verdict == "fail" and report.report.worst[0].analytic == mean
