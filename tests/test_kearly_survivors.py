@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import make_problem
 
-from backproof import manual
+from backproof import manual, network
 from backproof.compare import check_model, compare_network, reference
 from backproof.compare.diagnosis import diagnose
 from backproof.compare.fdpolicy import ATOL_FACTOR, RTOL_FACTOR
@@ -457,3 +457,17 @@ def test_the_mean_gradient_over_examples_is_taken_in_float64():
     mean = (np.float64(0.2) + np.float64(0.4) + np.float64(0.8)) / 3
     assert mean != np.float32(mean)
     assert report.verdict == "fail" and report.report.worst[0].analytic == mean
+
+
+@pytest.mark.parametrize("method", ["central", "complex"])
+def test_the_batched_references_use_each_layer_s_own_activation(method):
+    """Hidden layers tanh, softplus, tanh: moving an entry of layer 1 carries the change
+    through layers 2 and 3 with their own activations (softplus, then tanh)."""
+    spec = network.NetworkSpec(
+        [2, 3, 3, 3, 1], ["tanh", "softplus", "tanh", "sigmoid"], "bce", seed=1
+    )
+    _, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[2, 3, 3, 3, 1], m=5)
+    numerical = reference.network_numerical_grad(spec, params, X, Y, method)[0]
+    exact = reference.loss_and_grads(spec, params, X, Y)[1]
+    for p in params:
+        np.testing.assert_allclose(numerical[p], exact[p], rtol=1e-6, atol=1e-9, err_msg=p)
