@@ -471,3 +471,11 @@ def test_the_batched_references_use_each_layer_s_own_activation(method):
     exact = reference.loss_and_grads(spec, params, X, Y)[1]
     for p in params:
         np.testing.assert_allclose(numerical[p], exact[p], rtol=1e-6, atol=1e-9, err_msg=p)
+
+
+def test_network_numerical_grad_checks_its_inputs_by_default():
+    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[2, 3, 1], m=5)
+    with pytest.raises(ValueError, match=r"^X must have shape \(2, m\)"):
+        reference.network_numerical_grad(spec, params, X[:1], Y)
+    with pytest.raises(ValueError, match=r"Y must lie in \[0, 1\]"):
+        reference.network_numerical_grad(spec, params, X, Y + 2.0)
