@@ -479,3 +479,45 @@ def test_network_numerical_grad_checks_its_inputs_by_default():
         reference.network_numerical_grad(spec, params, X[:1], Y)
     with pytest.raises(ValueError, match=r"Y must lie in \[0, 1\]"):
         reference.network_numerical_grad(spec, params, X, Y + 2.0)
+
+
+def test_a_float32_network_s_references_are_computed_in_float64():
+    """network_numerical_grad's promise: a float32 network is evaluated in float64, so its
+    references are those of the same numbers given as float64 — bit for bit."""
+    spec32, p32, X32, Y32 = make_problem(
+        "tanh", "sigmoid", "bce", dims=[2, 3, 1], m=5, dtype="float32"
+    )
+    spec64 = network.NetworkSpec(spec32.layer_dims, spec32.activations, "bce", dtype="float64")
+    p64 = {k: v.astype(np.float64) for k, v in p32.items()}
+    for method in ["central", "complex"]:
+        narrow = reference.network_numerical_grad(spec32, p32, X32, Y32, method)
+        wide = reference.network_numerical_grad(
+            spec64, p64, X32.astype(float), Y32.astype(float), method
+        )
+        for got, want in zip(narrow, wide):
+            for p in p32:
+                assert got[p].dtype == want[p].dtype and np.array_equal(got[p], want[p]), (
+                    method,
+                    p,
+                )
+
+
+@pytest.mark.parametrize("loss, out", [("bce", "sigmoid"), ("mse", "tanh")])
+def test_central_differences_state_their_rounding_bound(loss, out):
+    """Central differences with h = eps^(1/3) max(|p|, 1) carry no truncation estimate: the
+    error returned is 10 eps (|f| + max|Z_L| + max|Y|) / h, the size of the numbers the cost
+    is computed from (logits and targets) over the step."""
+    spec, params, X, Y = make_problem(
+        "tanh", out, loss, dims=[2, 3, 2 if loss == "mse" else 1], m=5
+    )
+    params["W1"] = np.array([[2.5, -1.5], [0.7, -0.3], [0.05, 1.2]])  # |p| > 1 and < 1
+    Y = Y * 30.0 if loss == "mse" else Y
+    params["W2"] = params["W2"] * 5.0  # logits well above the outputs
+    eps = float(np.finfo(np.float64).eps)
+    f0 = abs(float(network.objective(spec, params, X, Y)))
+    Zs, _ = network.forward(spec, params, X)
+    rounding = float(np.max(np.abs(Zs[-1]))) + float(np.max(np.abs(Y)))
+    errors = reference.network_numerical_grad(spec, params, X, Y, "central")[1]
+    for p, values in params.items():
+        h = eps ** (1 / 3) * np.maximum(np.abs(values), 1.0)
+        np.testing.assert_allclose(errors[p], 10 * eps * (f0 + rounding) / h, rtol=1e-9)
