@@ -521,3 +521,13 @@ def test_central_differences_state_their_rounding_bound(loss, out):
     for p, values in params.items():
         h = eps ** (1 / 3) * np.maximum(np.abs(values), 1.0)
         np.testing.assert_allclose(errors[p], 10 * eps * (f0 + rounding) / h, rtol=1e-9)
+
+
+def test_a_wide_layer_with_a_single_example_is_differenced_in_chunks():
+    """600 outputs and one example: fewer than 256 perturbed rows fit in the working memory at
+    once, so the rows go through in chunks; the result is the gradient all the same."""
+    spec, params, X, Y = make_problem("tanh", "tanh", "mse", dims=[1, 2, 600], m=1)
+    numerical = reference.network_numerical_grad(spec, params, X, Y, "central")[0]
+    exact = reference.loss_and_grads(spec, params, X, Y)[1]
+    for p in params:
+        np.testing.assert_allclose(numerical[p], exact[p], rtol=1e-6, atol=1e-9, err_msg=p)
