@@ -531,3 +531,36 @@ def test_a_wide_layer_with_a_single_example_is_differenced_in_chunks():
     exact = reference.loss_and_grads(spec, params, X, Y)[1]
     for p in params:
         np.testing.assert_allclose(numerical[p], exact[p], rtol=1e-6, atol=1e-9, err_msg=p)
+
+
+def _workers_seen(monkeypatch, cpus, **kwargs):
+    """The most worker threads alive while network_numerical_grad reports its progress."""
+    import os
+    import threading
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    spec, params, X, Y = make_problem("tanh", "tanh", "mse", dims=[1, 2, 600], m=1)
+    before, seen = threading.active_count(), []
+
+    class Tracker:
+        def __init__(self, total):
+            self.total = total
+
+        def update(self, n):
+            seen.append(threading.active_count() - before)
+
+        def close(self):
+            pass
+
+    reference.network_numerical_grad(spec, params, X, Y, "central", progress=Tracker, **kwargs)
+    assert len(seen) >= 4  # one update per block of rows: W1, b1, W2 (two blocks), b2 (two)
+    return max(seen)
+
+
+@pytest.mark.parametrize(
+    "cpus, kwargs, most",
+    [(8, {"threads": 1}, 1), (8, {"threads": 2}, 2), (None, {}, 1), (2, {}, 2), (8, {}, 4)],
+)
+def test_the_work_runs_on_at_most_the_threads_asked_for(monkeypatch, cpus, kwargs, most):
+    """``threads`` workers, by default the CPU count (1 when it is unknown) but at most 4."""
+    assert 1 <= _workers_seen(monkeypatch, cpus, **kwargs) <= most
