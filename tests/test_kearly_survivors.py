@@ -6,13 +6,14 @@ parameters, five examples), so every test here runs in milliseconds.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 from conftest import make_problem
 
 from backproof import manual, network
-from backproof.compare import check_model, compare_network, reference
+from backproof.compare import check_grad, check_model, compare_network, reference
 from backproof.compare.diagnosis import diagnose
 from backproof.compare.fdpolicy import ATOL_FACTOR, RTOL_FACTOR
 from backproof.compare.network_check import check_implementation, first_wrong_layer
@@ -564,3 +565,33 @@ def _workers_seen(monkeypatch, cpus, **kwargs):
 def test_the_work_runs_on_at_most_the_threads_asked_for(monkeypatch, cpus, kwargs, most):
     """``threads`` workers, by default the CPU count (1 when it is unknown) but at most 4."""
     assert 1 <= _workers_seen(monkeypatch, cpus, **kwargs) <= most
+
+
+def test_a_tree_s_errors_call_an_unnamed_value_the_value():
+    tree = Tree({"W": np.ones(2)})
+    with pytest.raises(ValueError) as caught:
+        tree.flatten({"W": np.ones(3)})
+    assert str(caught.value) == "the value shape (3,) for x['W'], which has shape (2,)"
+    with pytest.raises(TypeError) as caught:
+        tree.leaf_dict([1.0])
+    assert str(caught.value) == "the value a list of 1 items, x is a dict with keys ['W']"
+
+
+def test_several_arguments_are_named_args_in_a_structure_error():
+    def f(x, y):
+        return float(np.sum(x * x) + np.sum(y))
+
+    with pytest.raises(TypeError) as caught:
+        check_grad(f, lambda x, y: 2 * x, np.array([1.0, 2.0]), np.array([3.0]), argnums=(0, 1))
+    assert str(caught.value) == (
+        "grad_f returned an array of shape (2,), args is a tuple of 2 arrays"
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_scalar_leaf_comes_back_as_a_number_from_a_one_entry_array(dtype):
+    tree = Tree(dtype(1.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no deprecated array-to-scalar conversion either
+        back = tree.from_leaf_dict({"x": np.array([2.0], dtype=dtype)})
+    assert back == 2.0 and np.ndim(back) == 0 and not isinstance(back, np.ndarray)
