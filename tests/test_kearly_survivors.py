@@ -606,3 +606,10 @@ def test_an_unexpected_key_deep_in_a_dict_is_a_note_when_notes_are_asked_for():
         "grad_f returned a dict with keys ['W', 'extra'] at x['layer'], which has keys ['W']: "
         "unexpected ['extra']"
     ]
+
+
+def test_params_given_as_one_string_is_refused_with_what_was_given():
+    model = TwoParams()
+    with pytest.raises(TypeError) as caught:
+        check_model(model, model.cost, model.backprop, X4, params="w")
+    assert str(caught.value) == "params must be a list of attribute names, got str 'w'"
