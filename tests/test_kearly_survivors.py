@@ -597,13 +597,19 @@ def test_a_scalar_leaf_comes_back_as_a_number_from_a_one_entry_array(dtype):
     assert back == 2.0 and np.ndim(back) == 0 and not isinstance(back, np.ndarray)
 
 
-def test_an_unexpected_key_deep_in_a_dict_is_a_note_when_notes_are_asked_for():
-    tree = Tree({"layer": {"W": np.ones(2)}})
+@pytest.mark.parametrize(
+    "x, returned, where",
+    [
+        ({"layer": {"W": np.ones(2)}}, {"layer": {"W": np.zeros(2), "extra": 1.0}}, "['layer']"),
+        ([{"W": np.ones(2)}], [{"W": np.zeros(2), "extra": 1.0}], "[0]"),
+    ],
+)
+def test_an_unexpected_key_deep_in_x_is_a_note_when_notes_are_asked_for(x, returned, where):
     notes = []
-    found = tree.match({"layer": {"W": np.zeros(2), "extra": 1.0}}, "grad_f returned", notes)
+    found = Tree(x).match(returned, "grad_f returned", notes)
     assert len(found) == 1 and np.array_equal(found[0], np.zeros(2))
     assert notes == [
-        "grad_f returned a dict with keys ['W', 'extra'] at x['layer'], which has keys ['W']: "
+        f"grad_f returned a dict with keys ['W', 'extra'] at x{where}, which has keys ['W']: "
         "unexpected ['extra']"
     ]
 
