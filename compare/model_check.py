@@ -95,7 +95,8 @@ class _Attributes:
     def restore(self) -> None:
         for name, value in zip(self.names, self.originals):
             setattr(self.model, name, value)
-        for leaf, copy in zip(self.tree.match(tuple(self.originals), ""), self.saved):
+        changed = "the model's code changed its parameters in place to"
+        for leaf, copy in zip(self.tree.match(tuple(self.originals), changed), self.saved):
             if isinstance(leaf, np.ndarray) and leaf.tobytes() != copy.tobytes():
                 np.copyto(leaf, copy)  # the model's own code changed it in place
 
@@ -127,13 +128,9 @@ def _examples_count(data: tuple) -> int | None:
         return None
     last = {a.shape[-1] for a in arrays}
     first = {a.shape[0] for a in arrays}
-    if len(arrays) == 1:
-        return arrays[0].shape[-1] if arrays[0].ndim > 1 else arrays[0].shape[0]
-    if len(last) == 1 and len(first) != 1:
-        return last.pop()
     if len(first) == 1 and len(last) != 1:
         return first.pop()
-    return last.pop() if len(last) == 1 else None
+    return last.pop() if len(last) == 1 else None  # the last axis too when both are shared
 
 
 def check_model(

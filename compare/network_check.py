@@ -314,7 +314,7 @@ def compare_network(
     """Check every implementation of the network's gradient against every reference.
 
     Implementations: ``manual``, ``tensor`` (the engine), ``scalar`` (the engine on Values, when
-    ``n_params * m <= SCALAR_LIMIT``), ``autograd``; plus any in ``extra``
+    ``n_params * m <= SCALAR_LIMIT``), ``autograd``; plus any in ``extra``, under other names
     (``{name: loss_and_grads(spec, params, X, Y)}``). References: ``autograd``, ``fd`` (finite
     differences, ``fd_method`` = richardson or central, every entry) and ``complex`` (the complex
     step, every entry, when the network is small enough). Against autograd and the complex step
@@ -361,6 +361,12 @@ def compare_network(
         references = list(references)
     network.validation.check_choice("fd_method", fd_method, ("central", "richardson"))
     extra = dict(extra or {})
+    taken = [name for name in extra if name in IMPLEMENTATIONS]
+    if taken:  # it would replace that implementation, and autograd's would become the reference
+        raise ValueError(
+            f"extra must not reuse the names of the built-in implementations "
+            f"{list(IMPLEMENTATIONS)}, got {taken}"
+        )
     show = show_progress(progress)
     seconds: dict[str, float] = {}
 
