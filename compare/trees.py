@@ -56,13 +56,6 @@ def leaf_array(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def _children(value) -> list[tuple]:
-    """(key, child) pairs of a container, in order."""
-    if isinstance(value, Mapping):
-        return list(value.items())
-    return list(enumerate(value))
-
-
 def _only_numbers(value) -> bool:
     """A list or tuple of plain numbers (nested or not): an array written as a list, which a
     leaf accepts — unlike a list of arrays, which would have to be stacked."""
