@@ -121,19 +121,14 @@ class _Attributes:
 
 def _examples_count(data: tuple) -> int | None:
     """The number of examples of a batch: the length of the axis that every data array shares
-    (the last for examples as columns, the first for examples as rows), when there is one."""
-    arrays = [np.asarray(d) for d in data if isinstance(d, np.ndarray) and d.ndim >= 1]
-    if not arrays:
-        return None
+    — the last (examples as columns; also when both axes are shared), else the first (examples
+    as rows) — when there is one."""
+    arrays = [d for d in data if isinstance(d, np.ndarray) and d.ndim >= 1]
     last = {a.shape[-1] for a in arrays}
     first = {a.shape[0] for a in arrays}
-    if len(arrays) == 1:
-        return arrays[0].shape[-1] if arrays[0].ndim > 1 else arrays[0].shape[0]
-    if len(last) == 1 and len(first) != 1:
+    if len(last) == 1:
         return last.pop()
-    if len(first) == 1 and len(last) != 1:
-        return first.pop()
-    return last.pop() if len(last) == 1 else None
+    return first.pop() if len(first) == 1 else None
 
 
 def check_model(
@@ -252,7 +247,7 @@ def _diagnose(report, verdict: str, run: Callable, m: int | None) -> str:
                 f"extra 1/m: backprop returns the gradient of the cost divided by m = {m} "
                 "(a mean taken twice)"
             )
-    texts = getattr(report, "diagnosis", {})
+    texts = report.diagnosis
     if len(texts) > 1 and len(set(texts.values())) == 1:
         return f"every parameter: {next(iter(texts.values()))}"
     return "; ".join(f"{k}: {v}" for k, v in texts.items())

@@ -7,7 +7,167 @@ that stays finite."""
 import numpy as np
 import pytest
 
-from backproof.compare import check_grad, reference
+from backproof.compare import check_grad, check_model, reference
+
+
+# -- compare.model_check ----------------------------------------------------------------------
+class Linear:
+    """cost = mean over the examples (columns of X) of (w . x + b)^2, parameters in a dict."""
+
+    def __init__(self):
+        self.params = {"W": np.array([1.0, 2.0]), "b": np.array([0.5])}
+
+    def residual(self, X):
+        return self.params["W"] @ X + self.params["b"][0]
+
+    def cost(self, X):
+        return float(np.mean(self.residual(X) ** 2))
+
+    def gradient_of_w(self, X):
+        return 2 * (X @ self.residual(X)) / X.shape[1]
+
+
+X3 = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])  # 3 examples as columns
+
+
+def test_a_gradient_lacking_a_key_is_diagnosed_even_when_one_over_m_is_tried():
+    """backprop sums over the examples and forgets the bias: rescaling by m is tried (it cannot
+    pass, the bias has no gradient) and each parameter gets its own diagnosis."""
+    model = Linear()
+
+    def backprop(X):
+        return {"params": {"W": X.shape[1] * model.gradient_of_w(X)}}
+
+    report = check_model(model, model.cost, backprop, X3, params=["params"])
+    assert report.verdict == "fail" and report.m == 3
+    assert report.layers == {"params['W']": "fail", "params['b']": "fail"}
+    assert report.diagnosis == (
+        "params['W']: scale: the gradient is the right one x m (= 3); params['b']: zero: no "
+        "gradient was given for params['b'] (a missing key), but the function depends on it"
+    )
+    assert model.params["W"].tolist() == [1.0, 2.0]
+
+
+def test_a_backprop_that_keeps_appending_between_calls_is_refused_naming_backprop():
+    """A from-scratch bug: gradients appended to lists the model keeps, never emptied. The first
+    check sees one gradient per layer; the second call (trying a 1/m rescaling of the wrong
+    gradient) returns two, and the error says what backprop returned and what was expected."""
+    model = Linear()
+    model.params = [np.array([1.0, 2.0]), np.array([0.5])]
+    kept = []
+
+    def cost(X):
+        return float(np.mean((model.params[0] @ X + model.params[1][0]) ** 2))
+
+    def backprop(X):
+        r = model.params[0] @ X + model.params[1][0]
+        kept.extend([-2 * (X @ r) / X.shape[1], -2 * np.array([np.mean(r)])])  # wrong sign
+        return list(kept)
+
+    with pytest.raises(ValueError) as info:
+        check_model(model, cost, backprop, X3, params=["params"])
+    assert str(info.value) == "backprop returned a list of 4 arrays, params is a list of 2 arrays"
+    assert model.params[0].tolist() == [1.0, 2.0]
+
+
+def test_parameters_that_are_numbers_or_read_only_arrays_are_left_as_they_were():
+    """A float attribute and a read-only array are parameters too: the check neither writes
+    into them nor fails on them; an array the model changed in place is put back."""
+
+    class Scalars:
+        def __init__(self):
+            self.gain = 1.5
+            self.weights = np.array([1.0, -2.0])
+            self.weights.flags.writeable = False
+
+    model = Scalars()
+    weights = model.weights
+
+    def cost(X):
+        return float(np.mean((model.gain * (model.weights @ X)) ** 2))
+
+    def backprop(X):
+        u = model.weights @ X
+        n = X.shape[1]
+        return {"gain": 2 * model.gain * np.mean(u**2), "weights": 2 * model.gain**2 * X @ u / n}
+
+    report = check_model(model, cost, backprop, X3, params=["gain", "weights"])
+    assert report.verdict == "pass" and list(report.layers) == ["gain", "weights"]
+    assert model.gain == 1.5 and type(model.gain) is float
+    assert model.weights is weights and weights.tolist() == [1.0, -2.0]
+
+    changed = Linear()
+    w = changed.params["W"]
+
+    def sloppy(X):
+        w[0] -= 0.25  # the model updates the caller's array while computing its gradient
+        return {"params": {"W": changed.gradient_of_w(X), "b": np.array([0.0])}}
+
+    check_model(changed, changed.cost, sloppy, X3, params=["params"])
+    assert changed.params["W"] is w and w.tolist() == [1.0, 2.0]
+
+
+def _scaled_linear(factor):
+    model = Linear()
+
+    def backprop(X):
+        r = model.residual(X)
+        return {
+            "params": {
+                "W": factor * model.gradient_of_w(X),
+                "b": factor * 2 * r.mean(keepdims=True),
+            }
+        }
+
+    return model, backprop
+
+
+def test_one_over_m_is_diagnosed_from_two_examples_on():
+    model, summed = _scaled_linear(2.0)
+    report = check_model(model, model.cost, summed, X3[:, :2], params=["params"])
+    assert report.m == 2 and report.diagnosis.startswith(
+        "missing 1/m: backprop returns m = 2 times the gradient of the cost"
+    )
+
+
+def test_one_mistake_shared_by_every_parameter_is_said_once():
+    model, fivefold = _scaled_linear(5.0)
+    report = check_model(model, model.cost, fivefold, X3, params=["params"])
+    assert report.m == 3
+    assert report.diagnosis == "every parameter: scale: the gradient is the right one x 5"
+
+
+def test_one_failing_parameter_is_named_and_no_examples_count_is_needed():
+    """With one parameter the diagnosis names it; data without an examples axis (m unknown)
+    still gets check_grad's diagnosis."""
+
+    class Weights:
+        def __init__(self):
+            self.weights = np.array([1.0, 2.0])
+
+    model = Weights()
+    report = check_model(
+        model,
+        lambda scale: scale * float(np.sum(model.weights**2)),
+        lambda scale: -2 * scale * model.weights,
+        2.0,
+        params=["weights"],
+    )
+    assert report.m is None and report.verdict == "fail"
+    assert report.diagnosis == "weights: sign: the gradient is the negative of the right one"
+
+
+def test_one_data_array_of_any_rank_counts_examples_along_its_last_axis():
+    model = Linear()
+
+    def cost(images):
+        return model.cost(X3)
+
+    def backprop(images):
+        return {"params": {"W": model.gradient_of_w(X3), "b": np.array([0.0])}}
+
+    report = check_model(model, cost, backprop, np.zeros((2, 3, 7)), params=["params"])
+    assert report.m == 7
 
 
 # -- compare.reference ------------------------------------------------------------------------
@@ -21,8 +181,39 @@ def test_complex_logsumexp_shifts_each_column_by_its_own_maximum():
     np.testing.assert_allclose(np.imag(out) / 1e-20, [[1.0, 1.0]], rtol=1e-12)
 
 
+def test_autograd_logsumexp_takes_a_stack_of_batches():
+    """Like the complex namespace, the autograd one reduces over the classes (axis -2) of each
+    batch in a stack (B, n, m)."""
+    z = np.arange(24.0).reshape(2, 3, 4) / 7
+    out = reference.AUTOGRAD_MATH.logsumexp(z)
+    assert out.shape == (2, 1, 4)
+    for k in range(2):
+        expected = np.log(np.sum(np.exp(z[k]), axis=0, keepdims=True))
+        np.testing.assert_allclose(out[k], expected, rtol=1e-14)
+
+
 # -- compare.trees ----------------------------------------------------------------------------
 def test_a_gradient_that_is_no_array_at_all_is_described_as_it_is():
     with pytest.raises(TypeError) as info:
         check_grad(lambda x: float(np.sum(x["W"] ** 2)), lambda x: "oops", {"W": np.ones(2)})
     assert str(info.value) == "grad_f returned str 'oops', x is a dict with keys ['W']"
+
+
+def test_params_given_as_one_string_is_refused_saying_what_was_given():
+    with pytest.raises(TypeError) as info:
+        check_model(Linear(), Linear().cost, Linear().gradient_of_w, X3, params="params")
+    assert str(info.value) == "params must be a list of attribute names, got str 'params'"
+
+
+def test_a_per_example_gradient_of_the_wrong_shape_names_backprop_and_both_shapes():
+    model = Linear()
+    examples = [(X3[:, [k]],) for k in range(3)]
+
+    def backprop(x):
+        return {"params": {"W": model.gradient_of_w(x)[:, None], "b": np.zeros(1)}}
+
+    with pytest.raises(ValueError) as info:
+        check_model(model, model.cost, backprop, examples=examples, params=["params"])
+    assert str(info.value) == (
+        "backprop returned shape (2, 1) for params['W'], which has shape (2,)"
+    )
