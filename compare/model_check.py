@@ -216,7 +216,7 @@ def _objective(attrs: _Attributes, cost, backprop, data, examples):
             tree.flatten(attrs.gradients(backprop(*e), "backprop returned"), "backprop returned")
             for e in examples
         )
-        return tree.unflatten(total / len(examples), np.float64)
+        return tree.unflatten(total / len(examples))
 
     return objective, gradient
 

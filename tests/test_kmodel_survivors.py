@@ -6,7 +6,9 @@ that stays finite."""
 
 import numpy as np
 import pytest
+from test_model_check import ExampleNet, X, Y
 
+from backproof import network
 from backproof.compare import check_grad, check_model, reference
 
 
@@ -192,6 +194,20 @@ def test_autograd_logsumexp_takes_a_stack_of_batches():
         np.testing.assert_allclose(out[k], expected, rtol=1e-14)
 
 
+def test_the_batched_differences_use_each_hidden_layers_own_activation():
+    """Three layers, two different hidden activations: moving an entry of layer 1 goes through
+    layer 2's activation (sigmoid), not layer 1's (tanh)."""
+    spec = network.NetworkSpec([3, 4, 3, 1], ["tanh", "sigmoid", "sigmoid"], "bce", seed=2)
+    params = network.init_params(spec)
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((3, 5))
+    Y = rng.integers(0, 2, (1, 5)).astype(float)
+    grads, _, _ = reference.network_numerical_grad(spec, params, X, Y, "central")
+    _, exact = reference.loss_and_grads(spec, params, X, Y)
+    for k in params:
+        np.testing.assert_allclose(grads[k], exact[k], rtol=1e-6, atol=1e-9)
+
+
 # -- compare.trees ----------------------------------------------------------------------------
 def test_a_gradient_that_is_no_array_at_all_is_described_as_it_is():
     with pytest.raises(TypeError) as info:
@@ -217,3 +233,85 @@ def test_a_per_example_gradient_of_the_wrong_shape_names_backprop_and_both_shape
     assert str(info.value) == (
         "backprop returned shape (2, 1) for params['W'], which has shape (2,)"
     )
+
+
+def test_a_float32_network_checked_example_by_example_is_held_to_float32_precision():
+    """The mean of float32 per-example gradients is a float32 gradient: a right backprop passes
+    (it failed at float64's tolerance before) and a 1% error is still caught."""
+    net = ExampleNet([3, 4, 2], seed=1)
+    net.weights = [w.astype(np.float32) for w in net.weights]
+    net.biases = [b.astype(np.float32) for b in net.biases]
+    examples = [(X[:, [k]].astype(np.float32), Y[:, [k]].astype(np.float32)) for k in range(5)]
+    kwargs = {"examples": examples, "params": ("biases", "weights")}
+    right = check_model(net, net.example_cost, net.example_backprop, **kwargs)
+    assert right.verdict == "pass", str(right)
+    net.scale = 1.01
+    wrong = check_model(net, net.example_cost, net.example_backprop, **kwargs)
+    assert wrong.diagnosis == "every parameter: scale: the gradient is the right one x 1.01"
+    assert all(w.dtype == np.float32 for w in net.weights + net.biases)
+
+
+def test_an_unknown_attribute_is_refused_listing_only_the_public_ones():
+    model = Linear()
+    model._cache = {}
+    with pytest.raises(ValueError) as info:
+        check_model(model, model.cost, model.gradient_of_w, X3, params=["weights"])
+    assert str(info.value) == (
+        "params must name attributes of the model, got 'weights'; it has ['params']"
+    )
+
+
+def test_a_backprop_that_is_not_callable_is_refused_saying_what_it_is():
+    model = Linear()
+    with pytest.raises(TypeError) as info:
+        check_model(model, model.cost, 3, X3, params=["params"])
+    assert str(info.value) == "backprop must be callable, got int 3"
+
+
+def test_a_gradient_that_is_text_is_refused_by_check_grad_not_by_numpy():
+    """The gradient of one parameter given as a string: check_grad's own message about its
+    dtype, whether or not the check fails first and 1/m rescalings are tried."""
+    model = Linear()
+    for factor in (1.0, 3.0):
+
+        def backprop(X, factor=factor):
+            return {"params": {"W": factor * model.gradient_of_w(X), "b": "0.0"}}
+
+        with pytest.raises(TypeError) as info:
+            check_model(model, model.cost, backprop, X3, params=["params"])
+        assert str(info.value).startswith("grad_f must return real arrays, got dtype <U3")
+
+
+def test_an_extra_one_over_m_is_diagnosed_from_two_examples_on():
+    model, halved = _scaled_linear(0.5)
+    report = check_model(model, model.cost, halved, X3[:, :2], params=["params"])
+    assert report.m == 2 and report.diagnosis.startswith(
+        "extra 1/m: backprop returns the gradient of the cost divided by m = 2"
+    )
+
+
+@pytest.mark.parametrize(
+    "returned, message",
+    [
+        (
+            lambda g: {"weights": g},
+            "backprop returned a dict with keys ['weights']; it lacks the parameters ['params']",
+        ),
+        (
+            lambda g: (g, g, g),
+            "backprop returned a tuple; expected one gradient per parameter attribute, in the "
+            "order of params ['params', 'extra'] (or a dict keyed by them)",
+        ),
+    ],
+)
+def test_per_example_gradients_in_the_wrong_form_name_backprop(returned, message):
+    model = Linear()
+    model.extra = np.ones(1)
+    params = ["params"] if "lacks" in message else ["params", "extra"]
+
+    def backprop(x):
+        return returned({"W": model.gradient_of_w(x), "b": np.zeros(1)})
+
+    with pytest.raises(ValueError) as info:
+        check_model(model, model.cost, backprop, examples=[(X3[:, [0]],)], params=params)
+    assert str(info.value).startswith(message)
