@@ -4,8 +4,12 @@ gradients and the nested-argument trees (issue 12; docs/mutation_kmodel.md lists
 Each test states what a user of the public API sees: a message, a field of a report, a number
 that stays finite."""
 
+import dataclasses
+import warnings
+
 import numpy as np
 import pytest
+from conftest import make_problem
 from test_model_check import ExampleNet, X, Y
 
 from backproof import network
@@ -206,6 +210,41 @@ def test_the_batched_differences_use_each_hidden_layers_own_activation():
     _, exact = reference.loss_and_grads(spec, params, X, Y)
     for k in params:
         np.testing.assert_allclose(grads[k], exact[k], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["central", "complex"])
+def test_a_float32_network_is_differenced_exactly_as_its_float64_copy(method):
+    """float32 parameters are widened before anything else, steps included: the estimates,
+    bounds and kink flags are those of the same numbers in float64, bit for bit, and computing
+    them emits no warning."""
+    spec32, params32, X32, Y32 = make_problem("tanh", "sigmoid", "bce", m=4, dtype="float32")
+    spec64 = dataclasses.replace(spec32, dtype="float64")
+    widened = {k: v.astype(np.float64) for k, v in params32.items()}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        narrow = reference.network_numerical_grad(spec32, params32, X32, Y32, method)
+    assert caught == []
+    wide = reference.network_numerical_grad(
+        spec64, widened, X32.astype(np.float64), Y32.astype(np.float64), method
+    )
+    for a, b in zip(narrow, wide):
+        for k in params32:
+            assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k])
+
+
+def test_the_error_bound_covers_the_rounding_of_outputs_and_targets_far_larger_than_the_cost():
+    """Outputs and targets near 1e4 with a cost near 1: the cost is rounded like numbers of
+    size 1e4, and each estimate's error bound says so (it covers the true error)."""
+    spec = network.NetworkSpec([2, 3, 1], ["tanh", "linear"], "mse", seed=3)
+    params = network.init_params(spec)
+    params["b2"] = params["b2"] + 1e4
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((2, 6))
+    Y = network.forward(spec, params, X)[0][-1] + rng.standard_normal((1, 6))
+    grads, errors, _ = reference.network_numerical_grad(spec, params, X, Y, "central")
+    _, exact = reference.loss_and_grads(spec, params, X, Y)
+    for k in params:
+        assert np.all(np.abs(grads[k] - exact[k]) <= errors[k]), k
 
 
 # -- compare.trees ----------------------------------------------------------------------------
