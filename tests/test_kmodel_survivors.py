@@ -245,6 +245,23 @@ def test_the_error_bound_covers_the_rounding_of_outputs_and_targets_far_larger_t
     _, exact = reference.loss_and_grads(spec, params, X, Y)
     for k in params:
         assert np.all(np.abs(grads[k] - exact[k]) <= errors[k]), k
+    # the step grows with |p|: b2, near 1e4, is differenced as accurately as the rest
+    assert float(np.max(errors["b2"])) < 1e-8
+
+
+def test_the_error_bound_covers_the_rounding_of_large_logits_behind_a_small_cost():
+    """ce with logits near 1000 that differ by about 1: the cost is of size 1 but computed
+    from numbers of size 1000 (logsumexp(z) - z_i), and each error bound says so."""
+    spec = network.NetworkSpec([2, 4, 3], ["tanh", "softmax"], "ce", seed=4)
+    params = network.init_params(spec)
+    params["b2"] = params["b2"] + 1000.0
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((2, 6))
+    Y = network.one_hot(rng.integers(0, 3, 6), 3).astype(float)
+    grads, errors, _ = reference.network_numerical_grad(spec, params, X, Y, "richardson")
+    _, exact = reference.loss_and_grads(spec, params, X, Y)
+    for k in params:
+        assert np.all(np.abs(grads[k] - exact[k]) <= errors[k]), k
 
 
 # -- compare.trees ----------------------------------------------------------------------------
