@@ -5,6 +5,8 @@ Each test states what a user of the public API sees: a message, a field of a rep
 that stays finite."""
 
 import dataclasses
+import os
+import threading
 import warnings
 
 import numpy as np
@@ -262,6 +264,50 @@ def test_the_error_bound_covers_the_rounding_of_large_logits_behind_a_small_cost
     _, exact = reference.loss_and_grads(spec, params, X, Y)
     for k in params:
         assert np.all(np.abs(grads[k] - exact[k]) <= errors[k]), k
+
+
+class Progress:
+    """A progress bar that records its calls and the pool threads alive at each update."""
+
+    calls: list = []
+    workers: set = set()
+
+    def __init__(self, total):
+        Progress.calls = [("total", total)]
+        Progress.workers = set()
+
+    def update(self, n):
+        Progress.calls.append(("update", n))
+        Progress.workers |= {
+            t for t in threading.enumerate() if t.name.startswith("ThreadPoolExecutor")
+        } - Progress.before
+
+    def close(self):
+        Progress.calls.append(("close",))
+
+
+def test_progress_counts_blocks_of_512_entries_and_threads_bounds_the_workers():
+    """W1 of 27 x 19 = 513 entries is two blocks; threads=1 uses one worker thread, and the
+    default at most min(4, the CPU count)."""
+    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[19, 27, 1], m=3)
+    for threads, most in ((1, 1), (None, min(4, os.cpu_count() or 1))):
+        Progress.before = set(threading.enumerate())
+        reference.network_numerical_grad(
+            spec, params, X, Y, "central", threads=threads, progress=Progress
+        )
+        tasks = 2 + 1 + 1 + 1  # W1 in two blocks, b1, W2, b2
+        assert Progress.calls == [("total", tasks)] + [("update", 1)] * tasks + [("close",)]
+        assert 1 <= len(Progress.workers) <= most, threads
+
+
+def test_a_wide_output_layer_with_one_example_is_differenced_in_smaller_chunks():
+    """600 outputs and one example: fewer than 256 rows go through the stack at a time, and
+    every estimate still agrees with autograd within its bound."""
+    spec, params, X, Y = make_problem("tanh", "linear", "mse", dims=[1, 2, 600], m=1)
+    grads, errors, _ = reference.network_numerical_grad(spec, params, X, Y, "central")
+    _, exact = reference.loss_and_grads(spec, params, X, Y)
+    for k in params:
+        assert np.all(np.abs(grads[k] - exact[k]) <= errors[k] + 1e-12), k
 
 
 # -- compare.trees ----------------------------------------------------------------------------
