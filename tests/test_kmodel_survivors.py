@@ -300,6 +300,19 @@ def test_progress_counts_blocks_of_512_entries_and_threads_bounds_the_workers():
         assert 1 <= len(Progress.workers) <= most, threads
 
 
+@pytest.mark.parametrize("cpus, fewest, most", [(8, 2, 4), (None, 1, 1)])
+def test_the_default_worker_count_is_the_cpu_count_at_most_4(monkeypatch, cpus, fewest, most):
+    """With 8 CPUs the default is 4 workers; with the count unknown, one. (Eight tasks that
+    each take milliseconds: the pool starts a worker for each task submitted while the others
+    are busy, up to its size.)"""
+    spec, params, X, Y = make_problem("tanh", "sigmoid", "bce", dims=[19, 27, 20, 1], m=300)
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    Progress.before = set(threading.enumerate())
+    reference.network_numerical_grad(spec, params, X, Y, "central", progress=Progress)
+    assert Progress.calls[0] == ("total", 8)
+    assert fewest <= len(Progress.workers) <= most
+
+
 def test_a_wide_output_layer_with_one_example_is_differenced_in_smaller_chunks():
     """600 outputs and one example: fewer than 256 rows go through the stack at a time, and
     every estimate still agrees with autograd within its bound."""
