@@ -16,6 +16,7 @@ from test_model_check import ExampleNet, X, Y
 
 from backproof import network
 from backproof.compare import check_grad, check_model, reference
+from backproof.compare.trees import Tree
 
 
 # -- compare.model_check ----------------------------------------------------------------------
@@ -430,3 +431,32 @@ def test_per_example_gradients_in_the_wrong_form_name_backprop(returned, message
     with pytest.raises(ValueError) as info:
         check_model(model, model.cost, backprop, examples=[(X3[:, [0]],)], params=params)
     assert str(info.value).startswith(message)
+
+
+def test_leaf_dict_names_the_value_by_default():
+    with pytest.raises(TypeError) as info:
+        Tree({"W": np.ones(2)}).leaf_dict([1.0])
+    assert str(info.value) == "the value a list of 1 items, x is a dict with keys ['W']"
+
+
+def test_scalar_leaves_come_back_as_numbers_from_one_element_arrays():
+    tree = Tree({"b": 1.5, "c": np.float32(2.0)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = tree.from_leaf_dict(
+            {"x['b']": np.array([4.0]), "x['c']": np.array([[3.0]], np.float32)}
+        )
+    assert type(back["b"]) is float and back["b"] == 4.0
+    assert back["c"].shape == () and back["c"].dtype == np.float32 and back["c"] == 3.0
+
+
+def test_a_gradient_for_several_arguments_of_another_structure_names_args():
+    with pytest.raises(TypeError) as info:
+        check_grad(
+            lambda a, b: float(np.sum(a * b)),
+            lambda a, b: b,
+            np.ones(2),
+            np.ones(2),
+            argnums=(0, 1),
+        )
+    assert str(info.value) == "grad_f returned an array of shape (2,), args is a tuple of 2 arrays"
