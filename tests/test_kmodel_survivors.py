@@ -433,10 +433,11 @@ def test_per_example_gradients_in_the_wrong_form_name_backprop(returned, message
     assert str(info.value).startswith(message)
 
 
-def test_leaf_dict_names_the_value_by_default():
-    with pytest.raises(TypeError) as info:
-        Tree({"W": np.ones(2)}).leaf_dict([1.0])
-    assert str(info.value) == "the value a list of 1 items, x is a dict with keys ['W']"
+def test_leaf_dict_and_flatten_name_the_value_by_default():
+    for method in ("leaf_dict", "flatten"):
+        with pytest.raises(TypeError) as info:
+            getattr(Tree({"W": np.ones(2)}), method)([1.0])
+        assert str(info.value) == "the value a list of 1 items, x is a dict with keys ['W']"
 
 
 def test_scalar_leaves_come_back_as_numbers_from_one_element_arrays():
