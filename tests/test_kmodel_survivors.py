@@ -461,3 +461,14 @@ def test_a_gradient_for_several_arguments_of_another_structure_names_args():
             argnums=(0, 1),
         )
     assert str(info.value) == "grad_f returned an array of shape (2,), args is a tuple of 2 arrays"
+
+
+def test_an_unexpected_key_in_a_nested_dict_is_noted_when_notes_are_asked_for():
+    tree = Tree({"layer": {"W": np.ones(2)}, "b": 1.0})
+    notes = []
+    found = tree.match({"layer": {"W": np.zeros(2), "gamma": 1.0}, "b": 2.0}, "g", extras=notes)
+    assert [f.tolist() if isinstance(f, np.ndarray) else f for f in found] == [[0.0, 0.0], 2.0]
+    assert notes == [
+        "g a dict with keys ['W', 'gamma'] at x['layer'], which has keys ['W']: unexpected "
+        "['gamma']"
+    ]
