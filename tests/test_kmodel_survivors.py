@@ -463,7 +463,7 @@ def test_a_gradient_for_several_arguments_of_another_structure_names_args():
     assert str(info.value) == "grad_f returned an array of shape (2,), args is a tuple of 2 arrays"
 
 
-def test_an_unexpected_key_in_a_nested_dict_is_noted_when_notes_are_asked_for():
+def test_an_unexpected_key_in_a_nested_dict_or_list_is_noted_when_notes_are_asked_for():
     tree = Tree({"layer": {"W": np.ones(2)}, "b": 1.0})
     notes = []
     found = tree.match({"layer": {"W": np.zeros(2), "gamma": 1.0}, "b": 2.0}, "g", extras=notes)
@@ -471,4 +471,10 @@ def test_an_unexpected_key_in_a_nested_dict_is_noted_when_notes_are_asked_for():
     assert notes == [
         "g a dict with keys ['W', 'gamma'] at x['layer'], which has keys ['W']: unexpected "
         "['gamma']"
+    ]
+    in_a_list = Tree([{"W": np.ones(2)}, 1.0])
+    notes = []
+    in_a_list.match([{"W": np.zeros(2), "gamma": 1.0}, 2.0], "g", extras=notes)
+    assert notes == [
+        "g a dict with keys ['W', 'gamma'] at x[0], which has keys ['W']: unexpected ['gamma']"
     ]
