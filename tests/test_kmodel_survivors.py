@@ -478,3 +478,11 @@ def test_an_unexpected_key_in_a_nested_dict_or_list_is_noted_when_notes_are_aske
     assert notes == [
         "g a dict with keys ['W', 'gamma'] at x[0], which has keys ['W']: unexpected ['gamma']"
     ]
+
+
+def test_a_leaf_that_is_not_a_number_is_refused_saying_what_it_is():
+    with pytest.raises(TypeError) as info:
+        Tree([1.0, "s"])
+    assert str(info.value) == (
+        "x[1] must be a number, a float array, or a dict/list/tuple of those, got str 's'"
+    )
