@@ -122,15 +122,14 @@ class _Attributes:
 
 def _examples_count(data: tuple) -> int | None:
     """The number of examples of a batch: the length of the axis that every data array shares
-    (the last for examples as columns, the first for examples as rows), when there is one."""
-    arrays = [np.asarray(d) for d in data if isinstance(d, np.ndarray) and d.ndim >= 1]
-    if not arrays:
-        return None
+    — the last (examples as columns; also when both axes are shared), else the first (examples
+    as rows) — when there is one."""
+    arrays = [d for d in data if isinstance(d, np.ndarray) and d.ndim >= 1]
     last = {a.shape[-1] for a in arrays}
     first = {a.shape[0] for a in arrays}
-    if len(first) == 1 and len(last) != 1:
-        return first.pop()
-    return last.pop() if len(last) == 1 else None  # the last axis too when both are shared
+    if len(last) == 1:
+        return last.pop()
+    return first.pop() if len(first) == 1 else None
 
 
 def check_model(
@@ -218,7 +217,7 @@ def _objective(attrs: _Attributes, cost, backprop, data, examples):
             tree.flatten(attrs.gradients(backprop(*e), "backprop returned"), "backprop returned")
             for e in examples
         )
-        return tree.unflatten(total / len(examples), np.float64)
+        return tree.unflatten(total / len(examples))
 
     return objective, gradient
 
@@ -249,7 +248,7 @@ def _diagnose(report, verdict: str, run: Callable, m: int | None) -> str:
                 f"extra 1/m: backprop returns the gradient of the cost divided by m = {m} "
                 "(a mean taken twice)"
             )
-    texts = getattr(report, "diagnosis", {})
+    texts = report.diagnosis
     if len(texts) > 1 and len(set(texts.values())) == 1:
         return f"every parameter: {next(iter(texts.values()))}"
     return "; ".join(f"{k}: {v}" for k, v in texts.items())

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import network
 from ..network import NetworkSpec
-from .fdpolicy import COMPLEX_STEP, STEP_POWER, combine, offsets
+from .fdpolicy import combine, default_steps, offsets
 
 __all__ = [
     "AUTOGRAD_OPS",
@@ -232,11 +232,7 @@ def network_numerical_grad(
     results = {}
     tasks = []
     for key, layer, rows, direction, cols, values in jobs:
-        steps = (
-            COMPLEX_STEP * np.ones_like(values)
-            if method == "complex"
-            else (eps ** STEP_POWER[method] * np.maximum(np.abs(values), 1.0))
-        )
+        steps = default_steps(values, method, eps)
         n_next = spec.layer_dims[min(layer + 1, spec.n_layers)]
         chunk = max(1, min(256, (1 << 17) // max(1, n_next * m)))
         block = max(chunk, 512)

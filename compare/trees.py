@@ -119,11 +119,7 @@ class Tree:
         self.leaves: list[Leaf] = []
         self._skeleton = self._record(value, ())
         self.offsets = np.cumsum([0] + [leaf.size for leaf in self.leaves])
-        self.size = int(self.offsets[-1])
-        if self.size == 0:
-            raise ValueError(
-                f"{name} must hold at least one number, got {describe_structure(value)}"
-            )
+        self.size = int(self.offsets[-1])  # at least 1: empty containers and leaves are refused
 
     # -- building -----------------------------------------------------------------------------
     def _record(self, value, path: tuple):

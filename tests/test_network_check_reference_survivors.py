@@ -438,9 +438,9 @@ def test_a_wrong_number_of_gradients_for_one_example_is_named_as_backprop_s():
     )
 
 
-def test_the_mean_gradient_over_examples_is_taken_in_float64():
-    """float32 parameters: the mean of backprop's per-example gradients is compared as float64
-    numbers, not rounded back to the parameters' float32."""
+def test_the_mean_gradient_over_examples_is_summed_in_float64_then_given_the_params_dtype():
+    """float32 parameters: the per-example gradients are summed and divided in float64, and the
+    mean is rounded once to the parameters' float32 (so that a float32 tolerance applies)."""
 
     class Thirds:
         def __init__(self):
@@ -457,7 +457,9 @@ def test_the_mean_gradient_over_examples_is_taken_in_float64():
     report = check_model(model, model.cost, model.backprop, examples=examples, params=["w"])
     mean = (np.float64(0.2) + np.float64(0.4) + np.float64(0.8)) / 3
     assert mean != np.float32(mean)
-    assert report.verdict == "fail" and report.report.worst[0].analytic == mean
+    analytic = report.report.worst[0].analytic
+    assert report.verdict == "fail" and analytic == np.float32(mean)
+    assert analytic != np.float32(np.float32(0.2) + np.float32(0.4) + np.float32(0.8)) / 3
 
 
 @pytest.mark.parametrize("method", ["central", "complex"])
