@@ -25,20 +25,27 @@ def _failing_vjp(g, ans, a):
 defvjp(_fragile, _failing_vjp)
 
 
-def test_a_graph_whose_backward_failed_part_way_still_draws_without_inventing_leaves_or_names():
-    """A VJP that raises stops ``backward()`` after the nodes above it were released; the graph
-    still draws, in tape order, the node the pass never reached is not passed off as a leaf,
-    and every title is a name the user gave or one the drawing numbers (n1, n2, ...)."""
+def _a_backward_failed_part_way(times_x: bool) -> Tensor:
+    """y = sum(_fragile(tanh(x)) * (x or 3)), every node named, after a backward that raised in
+    _fragile's VJP."""
     x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
     x.name = "x"
     h = tanh(x)
     h.name = "h"
     f = _fragile(h)
     f.name = "f"
-    y = (f * 3.0).sum()
+    y = (f * (x if times_x else 3.0)).sum()
     y.name = "y"
     with pytest.raises(ArithmeticError, match="this VJP fails"):
         y.backward()
+    return y
+
+
+def test_a_graph_whose_backward_failed_part_way_still_draws_without_inventing_leaves_or_names():
+    """A VJP that raises stops ``backward()`` after the nodes above it were released; the graph
+    still draws, in tape order, the node the pass never reached is not passed off as a leaf,
+    and every title is a name the user gave or one the drawing numbers (n1, n2, ...)."""
+    y = _a_backward_failed_part_way(times_x=False)
     boxes = graph_boxes(y)
     assert [(b.kind, b.title) for b in boxes] == [
         ("constant", "n1"),  # h: its skeleton was made, the pass never filled it
@@ -183,16 +190,7 @@ def test_in_a_fresh_process_the_unreached_node_still_comes_before_the_first_tens
     from backproof.autodiff import tensor as tensor_module
 
     monkeypatch.setattr(tensor_module, "next_stamp", itertools.count(1).__next__)
-    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
-    x.name = "x"
-    h = tanh(x)
-    h.name = "h"
-    f = _fragile(h)
-    f.name = "f"
-    y = (f * x).sum()
-    y.name = "y"
-    with pytest.raises(ArithmeticError, match="this VJP fails"):
-        y.backward()
+    y = _a_backward_failed_part_way(times_x=True)
     boxes = graph_boxes(y)
     assert [(b.kind, b.title) for b in boxes] == [
         ("constant", "n1"),
