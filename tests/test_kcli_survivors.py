@@ -2,8 +2,15 @@
 showed untested: the cost of a check (how many times f is evaluated), the tolerance a float32
 JVP is judged with, and the name a wrong Hessian is reported under."""
 
-import numpy as np
+import contextlib
+import io
+import json
+import sys
 
+import numpy as np
+import pytest
+
+from backproof.compare import cli
 from backproof.compare.checkgrad import check_grad
 from backproof.compare.jacobians import check_hessian, check_jvp
 
@@ -80,3 +87,114 @@ def test_a_complex_hessian_is_reported_under_the_name_hess_f():
     )
     assert report.verdict == "fail"
     assert report.diagnosis == "structure: hess_f returned dtype complex128 for x, which is real"
+
+
+# -- the command line, run in-process (so that mutation testing sees the code) ------------------
+
+
+def _run(argv, capsys):
+    code = cli.main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _trained_params(tmp_path, capsys) -> tuple[str, float]:
+    """Parameters saved by ``backproof train --out`` and the final cost they reached."""
+    code, out, _ = _run(["train", "--out", str(tmp_path / "t"), "--epochs", "3", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    return data["params_file"], data["final_cost"]
+
+
+def test_params_without_a_saved_spec_are_refused_with_the_reason(capsys, tmp_path):
+    path = tmp_path / "bare.npz"
+    np.savez(path, W1=np.ones((2, 2)))
+    code, out, err = _run(["check", "--params", str(path)], capsys)
+    assert code == 2 and out == ""
+    assert err == (
+        f"backproof: error: --params: {path} holds parameters but no saved spec, so nothing says "
+        "which network they belong to (backproof train --out saves both)\n"
+    )
+
+
+def test_a_library_message_about_m_names_the_option(capsys, tmp_path):
+    data = tmp_path / "four.csv"
+    data.write_text("x1,x2,label\n0.1,0.2,0\n0.3,0.1,1\n0.5,0.9,0\n0.2,0.7,1\n")
+    code, _, err = _run(["check", "--data", str(data), "--m", "10"], capsys)
+    assert code == 2
+    assert err == f"backproof: error: --m must be at most the 4 examples in {data}, got 10\n"
+
+
+def test_check_at_saved_parameters_starts_from_them(capsys, tmp_path):
+    path, final_cost = _trained_params(tmp_path, capsys)
+    code, out, _ = _run(["check", "--params", path, "--epochs", "2", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["params_file"] == path
+    assert data["training"]["manual"][0] == final_cost  # the cost at the saved parameters
+    code, out, _ = _run(["check", "--params", path, "--epochs", "2"], capsys)
+    assert code == 0
+    assert out.splitlines()[1] == f"parameters: {path}"
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # lead: check --lr 1e308 warns on the way
+def test_check_reports_a_divergence_with_the_learning_rate(capsys):
+    code, _, err = _run(["check", "--epochs", "30", "--lr", "1000"], capsys)
+    assert code == 2
+    assert err.startswith("backproof: error: training diverged at epoch ")
+    assert err.endswith("; try a smaller --lr (now 1000)\n")
+    code, _, err = _run(["check", "--epochs", "3", "--lr", "1e308"], capsys)  # the cost is NaN
+    assert code == 2
+    assert err.startswith("backproof: error: training diverged: the cost became nan at epoch ")
+
+
+def test_train_reports_parameters_that_overflow_as_a_divergence(capsys, tmp_path):
+    """Features of 1e10 and lr 1e308 overflow W1 in the first step: the next cost is NaN and
+    the command says training diverged (not that W1 is not finite, nor an internal error)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 2)) * 1e10
+    rows = "".join(f"{a},{b},{int(a > 0)}\n" for a, b in X)
+    data = tmp_path / "big.csv"
+    data.write_text("x1,x2,label\n" + rows)
+    argv = ["train", "--data", str(data), "--activations", "relu,sigmoid", "--lr", "1e308"]
+    code, _, err = _run(argv + ["--epochs", "5", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2
+    assert err.startswith("backproof: error: training diverged at epoch 1: the cost went from ")
+    assert err.endswith(" to nan; try a smaller --lr (now 1e+308)\n")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_train_no_progress_shows_no_bar_even_on_a_terminal(monkeypatch, tmp_path):
+    def train(*extra):
+        err = _Terminal()
+        monkeypatch.setattr(sys, "stderr", err)
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = cli.main(["train", "--epochs", "3", "--out", str(tmp_path / "o"), *extra])
+        monkeypatch.undo()
+        return code, err.getvalue()
+
+    code, err = train()
+    assert code == 0 and "training:" in err  # on a terminal a bar is shown by default
+    code, err = train("--no-progress")
+    assert code == 0 and err == ""
+
+
+def test_mutants_labels_each_network_by_its_activations_in_layer_order(capsys):
+    code, out, _ = _run(["mutants"], capsys)
+    assert code == 0
+    line = next(s for s in out.splitlines() if s.startswith("softmax_ce_without_minus_Y"))
+    assert " tanh/softmax ce " in line
+
+
+def test_mutants_json_gives_each_mutant_its_network_and_examples(capsys):
+    code, out, _ = _run(["mutants", "--json"], capsys)
+    assert code == 0
+    mutants = json.loads(out)["mutants"]
+    first = mutants[0]
+    assert first["network"]["activations"] == ["sigmoid", "sigmoid", "sigmoid"]
+    assert all(isinstance(m["m"], int) and m["m"] > 0 for m in mutants)
+    assert {"name", "caught"} <= set(first)
