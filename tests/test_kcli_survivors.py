@@ -198,3 +198,37 @@ def test_mutants_json_gives_each_mutant_its_network_and_examples(capsys):
     assert first["network"]["activations"] == ["sigmoid", "sigmoid", "sigmoid"]
     assert all(isinstance(m["m"], int) and m["m"] > 0 for m in mutants)
     assert {"name", "caught"} <= set(first)
+
+
+def test_mutants_table_header_and_summary(capsys):
+    code, out, _ = _run(["mutants"], capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == (
+        "each wrong derivation is checked on its own small network (dims, activations, loss) "
+        "with 40 seeded examples:"
+    )
+    assert lines[-1] == "13 of 13 wrong derivations caught; 13 with a fitting diagnosis"
+    code, out, _ = _run(["mutants", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["verdict"] == "pass" and data["exit_code"] == 0
+    assert set(data) == {"verdict", "exit_code", "mutants"}
+    assert {"network", "m"} <= set(data["mutants"][0])
+
+
+def test_help_names_the_program_its_purpose_groups_and_activations(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: backproof ")
+    words = " ".join(out.split())
+    assert (
+        "Prove a neural network's gradients: the article's hand-derived backprop and a "
+        "tape-based autodiff engine, checked against HIPS autograd"
+    ) in words
+    assert "\ntraining:\n  --epochs EPOCHS" in out and "\noutput:\n  --out OUT" in out
+    assert (
+        "With no subcommand, backproof runs the default study. Options may come before\n"
+        "or after the subcommand.\n\nactivations (--activations):\n  sigmoid: "
+    ) in out
