@@ -452,6 +452,9 @@ def check_jacobian(
                 f"expected {expected}"
             )
         return DerivativeReport("jacobian", "fail", [], diagnosis=diagnosis)
+    if jac0.dtype.kind not in "biuf":  # as hess_f's products are judged: jac_f's own name
+        problem = f"jac_f returned dtype {jac0.dtype} for x, which is real"
+        return DerivativeReport("jacobian", "fail", [], diagnosis=f"structure: {problem}")
 
     def as_vjp(transpose: bool):
         def vjp(x_, w):

@@ -13,7 +13,7 @@ import pytest
 
 from backproof.compare import cli
 from backproof.compare.checkgrad import check_grad
-from backproof.compare.jacobians import check_hessian, check_jvp
+from backproof.compare.jacobians import check_hessian, check_jacobian, check_jvp
 
 
 def _evaluations(f, grad_f, x, **options):
@@ -78,6 +78,16 @@ def test_a_float32_jvp_is_judged_with_float32_tolerance():
     rtol32 = 7 * np.sqrt(np.finfo(np.float32).eps)
     for r in report.reductions:
         assert np.isclose(r.report.rtol, rtol32, rtol=1e-6)
+
+
+def test_a_complex_jacobian_is_reported_under_the_name_jac_f():
+    """jac_f returning a complex matrix fails with a structure diagnosis naming jac_f (it
+    raised a TypeError about grad_f, an argument the user never passed)."""
+    A = np.arange(6.0).reshape(2, 3)
+    report = check_jacobian(lambda x: A @ x, lambda x: A.astype(complex), np.ones(3))
+    assert report.verdict == "fail"
+    assert report.diagnosis == "structure: jac_f returned dtype complex128 for x, which is real"
+    assert check_jacobian(lambda x: A @ x, lambda x: A, np.ones(3)).verdict == "pass"
 
 
 def test_a_complex_hessian_is_reported_under_the_name_hess_f():
