@@ -106,3 +106,13 @@ def peak_bytes(call):
         return result, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def run_cli(capsys, *args):
+    """``backproof <args>`` run in process (a mutated command is the one that runs): the exit
+    code, stdout and stderr."""
+    from backproof.compare import cli
+
+    code = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err

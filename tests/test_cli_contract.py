@@ -9,15 +9,10 @@ import re
 
 import numpy as np
 import pytest
+from conftest import run_cli as run
 
 from backproof import network
 from backproof.compare import cli
-
-
-def run(capsys, *args):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def error_of(capsys, *args) -> str:

@@ -22,18 +22,13 @@ from types import SimpleNamespace
 import matplotlib.figure
 import numpy as np
 import pytest
+from conftest import run_cli as run
 
 from backproof import manual, network
 from backproof.compare import cli, fdpolicy, mutants, plots, reference, study
 from backproof.compare.explain import explain
 from backproof.compare.fdpolicy import estimate_noise
 from backproof.network.activations import REGISTRY
-
-
-def run(capsys, *args):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def raw_help(capsys, *args) -> str:

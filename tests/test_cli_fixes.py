@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import run_cli as run
 
 import backproof
 from backproof import network
@@ -16,12 +17,6 @@ IRIS = "sl,sw,species\n" + "".join(
     f"{5 + 0.1 * i},{3 + 0.05 * (i % 7)},{['setosa', 'versicolor', 'virginica'][i % 3]}\n"
     for i in range(30)
 )
-
-
-def run(capsys, *args):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_error_line(err: str) -> str:

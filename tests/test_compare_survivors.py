@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import run_cli as run
 from jacobian_problems import X4, A, cube, cube_hvp, f, jac, jvp, vjp
 
 from backproof import network
@@ -622,12 +623,6 @@ def test_each_catalog_entry_makes_exactly_its_mistake(name, relation):
 
 
 # -- compare.cli: run in process, so that a mutated command is the one that runs ------------------
-def run(capsys, *args):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def help_of(capsys, *args) -> str:
     with pytest.raises(SystemExit) as info:
         cli.main([*args, "--help"])
