@@ -368,13 +368,20 @@ def _noise_from_table(values: np.ndarray) -> float | None:
     return _read_table(values).level
 
 
+@np.errstate(over="ignore")
+def _all_float32(values: np.ndarray) -> bool:
+    """Whether every value is a float32 number. A value beyond float32's range casts to inf,
+    which differs from it: not a float32 number (and not an overflow to warn about)."""
+    return bool(np.all(values.astype(np.float32).astype(np.float64) == values))
+
+
 def _read_table(values: np.ndarray) -> _TableNoise:
     """ECnoise (``_noise_from_table``) with Moré & Wild's check that the spacing is not too
     small: when the values repeat, or the differences at the order where noise is read are
     mostly within rounding of zero while f does change, the table is ``hidden``."""
     values = values.astype(np.float64)
     scale = float(np.max(np.abs(values)))
-    is32 = bool(np.all(values.astype(np.float32).astype(np.float64) == values))
+    is32 = _all_float32(values)
     values_eps = float(np.finfo(np.float32 if is32 else np.float64).eps)
     first = np.diff(values)
     zeros = _is_rounding(first, 1, values_eps, scale)
@@ -582,7 +589,7 @@ def estimate_noise(
             elif smooth is not None:
                 regular.append(smooth)
     values = np.concatenate(seen) if seen else np.array([f0])
-    is32 = bool(np.all(values.astype(np.float32).astype(np.float64) == values))
+    is32 = _all_float32(values)
     is32 = is32 and np.unique(values).size > 2
     # f's output is rounded to its own precision, whatever the input's
     floor = 0.5 * float(np.finfo(np.float32 if is32 else np.float64).eps) * scale

@@ -155,14 +155,15 @@ def layer_grad_norms(spec, X, Y, loss_and_grads, epochs: int, lr: float) -> np.n
         norms.append([float(np.linalg.norm(grads[f"W{l}"])) for l in range(1, spec.n_layers + 1)])
 
     X, Y = network.check_data(spec, X, Y)
-    network.gradient_descent(
-        lambda p: loss_and_grads(spec, p, X, Y),
-        network.init_params(spec),
-        epochs,
-        lr,
-        progress=False,
-        callback=record,
-    )
+    with np.errstate(over="ignore", invalid="ignore"):  # a divergence raises FloatingPointError
+        network.gradient_descent(
+            lambda p: loss_and_grads(spec, p, X, Y),
+            network.init_params(spec),
+            epochs,
+            lr,
+            progress=False,
+            callback=record,
+        )
     return np.array(norms)
 
 
