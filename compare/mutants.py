@@ -280,7 +280,16 @@ CATALOG: list[Mutant] = [
 
 
 def mutant_problem(mutant: Mutant, m: int = 40):
-    """The data and parameters a mutant is checked on: seeded, small, not at an optimum."""
+    """The data and parameters a mutant is checked on: seeded, small, not at an optimum.
+
+    The recipe, so that the study's catalog numbers can be reproduced by hand: one
+    ``numpy.random.default_rng(11)`` draws, in this order, X (n_0, m) standard normal, the
+    (1, m) class labels (integers in [0, max(n_L, 2)), made targets by ``network.targets``), and
+    then, parameter by parameter in ``init_params`` order, a standard normal move of each entry,
+    added times 0.3 to the network's initial value. A mutant with ``saturate`` then has its last
+    layer's weights all 60 and biases all 40: for hidden outputs that are never negative,
+    z_L >= 40 and sigmoid(z_L) is exactly 1.0 in float64.
+    """
     spec = mutant.spec
     rng = np.random.default_rng(11)
     X = rng.standard_normal((spec.layer_dims[0], m))

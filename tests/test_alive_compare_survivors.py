@@ -236,3 +236,30 @@ def test_a_transpose_the_sampled_entries_show_but_the_directions_refute_is_not_d
     assert param.verdict == "fail" and param.directions_checked == 3
     assert "transpose" not in param.diagnosis.kinds
     assert param.diagnosis.text.startswith("values: every checked entry is wrong")
+
+
+@pytest.mark.parametrize("saturate", [False, True], ids=["plain", "saturated"])
+def test_a_mutants_problem_follows_its_documented_recipe(saturate):
+    """The study's catalog numbers come from ``mutant_problem``; its docstring gives the recipe
+    (seed 11; X, labels, then 0.3 times a standard normal move of each parameter entry; a
+    saturated output's last layer at W = 60, b = 40). Rebuilt here from the docstring alone."""
+    from backproof import network
+    from backproof.compare.mutants import CATALOG, mutant_problem
+
+    mutant = next(m for m in CATALOG if m.saturate is saturate)
+    spec, params, X, Y = mutant_problem(mutant)
+    rng = np.random.default_rng(11)
+    want_X = rng.standard_normal((spec.layer_dims[0], X.shape[1]))
+    labels = rng.integers(0, max(spec.layer_dims[-1], 2), size=(1, X.shape[1]))
+    want = {k: v + 0.3 * rng.standard_normal(v.shape) for k, v in network.init_params(spec).items()}
+    L = spec.n_layers
+    if saturate:
+        want[f"W{L}"] = np.full_like(want[f"W{L}"], 60.0)
+        want[f"b{L}"] = np.full_like(want[f"b{L}"], 40.0)
+        Z_L = network.forward(spec, params, X)[0][-1]
+        assert np.all(Z_L >= 40) and np.all(1 / (1 + np.exp(-Z_L)) == 1.0)
+    assert X.shape[1] == 40
+    assert np.array_equal(X, want_X)
+    assert np.array_equal(Y, network.targets(spec, labels))
+    assert params.keys() == want.keys()
+    assert all(np.array_equal(params[k], want[k]) for k in want)
