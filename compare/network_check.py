@@ -419,10 +419,11 @@ def compare_network(
     training, max_diff, train_ok = [], 0.0, True
     if epochs:
         t0 = time.perf_counter()
-        runs = {
-            "manual": manual.train(X, Y, spec, epochs, lr, params=params, progress=show),
-            "tensor": autodiff.train(X, Y, spec, epochs, lr, params=params, progress=show),
-        }
+        with np.errstate(over="ignore", invalid="ignore"):  # a divergence raises, named
+            runs = {
+                "manual": manual.train(X, Y, spec, epochs, lr, params=params, progress=show),
+                "tensor": autodiff.train(X, Y, spec, epochs, lr, params=params, progress=show),
+            }
         training = [TrainingRun(k, hist, p) for k, (p, hist) in runs.items()]
         h1, h2 = np.array(runs["manual"][1]), np.array(runs["tensor"][1])
         max_diff = float(np.max(np.abs(h1 - h2)))
