@@ -25,6 +25,12 @@ def run_cli(capsys, *args):
     return code, out, err
 
 
+@pytest.fixture(autouse=True)
+def eighty_columns(monkeypatch):
+    """argparse wraps the help to the terminal's width; 80 columns, whatever the terminal."""
+    monkeypatch.setenv("COLUMNS", "80")
+
+
 def help_text(capsys, *args) -> str:
     """The ``--help`` output of ``backproof <args>``, its whitespace collapsed to single spaces."""
     with pytest.raises(SystemExit) as info:
