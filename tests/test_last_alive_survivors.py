@@ -8,6 +8,7 @@ a finer ladder): each test builds the smallest f that shows the documented behav
 Private helpers are called only where the public path cannot build an equality to the bit.
 """
 
+import hashlib
 import math
 
 import numpy as np
@@ -16,6 +17,8 @@ from backproof.compare import check_grad
 from backproof.compare.checkgrad import Reference, _precision_notes, _prefer
 from backproof.compare.fdpolicy import (
     CONFIDENCE,
+    LADDER_LENGTH,
+    LADDER_START,
     Estimate,
     LadderResult,
     Noise,
@@ -79,7 +82,7 @@ def test_float64_is_chosen_when_the_estimates_differ_by_exactly_the_threshold():
     structure = Structure(x)
     x0 = structure.flatten(x)
     # the jump sits between the float64 step (~6e-6) and the float32 ones (~9e-3, ~2e-2),
-    # times the direction's size (0.1 - 10 covers any seed's)
+    # times the seeded direction's size (0.13 here; anything from 0.004 to 4 would do)
     at = _step_f(level, q, 3e-5)
     assert choose_eval_dtype(at, structure, x0, level) == np.float64
     below = _step_f(_down(level), q, 3e-5)
@@ -252,3 +255,62 @@ def test_the_second_pass_over_the_entries_shows_its_own_progress_bar(capsys):
     assert math.isclose(report.noise, q / math.sqrt(12), rel_tol=1e-12)  # taken again
     err = capsys.readouterr().err
     assert err.count("check_grad:   0%|") == 2 and err.count(" 0/201 [") == 2
+
+
+# -- check_grad: which entries and directions get a second, finer ladder --------------------------
+def _hash_noise(x: np.ndarray, level: float) -> float:
+    """A deterministic noise of f (uniform in [-level/2, level/2]) from x's bytes."""
+    digest = hashlib.blake2b(np.asarray(x, dtype=np.float64).tobytes(), digest_size=8).digest()
+    return level * (int.from_bytes(digest, "little") / 2**64 - 0.5)
+
+
+def test_every_entry_not_passed_gets_a_finer_ladder_below_the_first():
+    """check_grad (``_shrink_unsettled``): "every entry that the first ladder could not
+    certify gets a second ladder continuing below its smallest step" (0.5 max(|x_i|, 1) /
+    2^11). A noisy sin at |x| of 30 and 40: the entries the report does not pass were each
+    evaluated, that entry alone moved, closer to x than the first ladder ever goes. The noise
+    lines move every entry at once, so such points are the second ladder's. The first
+    ladder's tolerance has its noise floor over that entry's largest step, 0.5 max(|x_i|, 1)
+    (the one the report judges with), not over 0.5."""
+    x0 = np.array([30.0, -40.0])
+    smallest = LADDER_START * np.maximum(np.abs(x0), 1.0) / 2 ** (LADDER_LENGTH - 1)
+    for level, options in ((1e-4, {}), (1e-5, {"rtol": 0.0, "atol": 0.0})):
+        points = []
+
+        def f(x, level=level, points=points):
+            points.append(np.array(x, dtype=np.float64))
+            return float(np.sum(np.sin(x))) + _hash_noise(x, level)
+
+        report = check_grad(f, np.cos, x0, **options)
+        moved = np.array(points) - x0
+        alone = np.count_nonzero(moved, axis=1) == 1
+        not_passed = [i for i, v in enumerate(report.params["x"].entry_verdicts) if v != "pass"]
+        assert not_passed  # the noise leaves at least one entry unsettled
+        for i in not_passed:
+            finer = alone & (moved[:, i] != 0) & (np.abs(moved[:, i]) < smallest[i])
+            assert np.any(finer), f"entry {i} ({report.params['x'].entry_verdicts[i]}) got none"
+
+
+def test_a_direction_passed_only_by_a_kink_is_failed_by_its_finer_ladder():
+    """A relu whose kink lies 1e-5 from x (closer than any step of the first ladder) and a
+    gradient that takes its slope from the far side of the kink: along each random direction
+    of the fast check, the first ladder sees a kink at x and passes g . v as one of its
+    one-sided derivatives, by the direction's own tolerance (atol per unit of |v|: larger
+    than an entry's). Such a pass is settled by the finer ladder (``_prefer``: "the second
+    ladder confirms the kink or not"), which steps below the kink and fails it: the check
+    fails, by its directions."""
+    n = 10
+    x0 = 0.3 + 0.05 * np.arange(n)
+    kink = x0[0] + 1e-5
+
+    def f(x):
+        return float(max(x[0] - kink, 0.0) + np.sum(np.sin(x)))
+
+    def far_side(x):
+        return np.cos(x) + np.eye(n)[0]  # the slope of the relu above its kink; x is below
+
+    report = check_grad(f, far_side, x0, full=False, rtol=0.0, atol=1e-3)
+    p = report.params["x"]
+    assert report.mode == "fast" and p.directions_checked == 3
+    assert report.verdict == "fail"
+    assert p.failures - sum(v == "fail" for v in p.entry_verdicts) == 3  # every direction
