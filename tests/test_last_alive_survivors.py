@@ -2,9 +2,10 @@
 
 Two kinds. Boundaries at exact float equality (``<`` against ``<=``): each test builds inputs
 whose compared quantities are equal to the last bit, asserts the side the documented rule
-gives, and one bit past it the other side. Second looks the reference takes (a grid only the
-direction ladders see, the progress bar of the second pass, which entries and directions get
-a finer ladder): each test builds the smallest f that shows the documented behaviour.
+gives, and just past it (one bit, where the formula allows) the other side. Second looks the
+reference takes (a grid only the direction ladders see, the progress bar of the second pass,
+which entries and directions get a finer ladder): each test builds the smallest f that shows
+the documented behaviour.
 Private helpers are called only where the public path cannot build an equality to the bit.
 """
 
@@ -53,8 +54,9 @@ def _step_f(level: float, quantum: float, reach: float):
 
 
 def test_float64_is_chosen_when_the_estimates_differ_by_exactly_the_threshold():
-    """choose_eval_dtype: "they agree when |fine - coarse| <= 1e-6 max(|fine|, |coarse|) +
-    1e-12 max(|f(x)|, 1e-300)", the boundary included. The f below is flat at the central
+    """choose_eval_dtype: the two estimates agree, and float64 is chosen, when
+    |fine - coarse| <= 1e-6 max(|fine|, |coarse|) + 1e-12 max(|f(x)|, 1e-300), equality
+    included. The f below is flat at the central
     probe (fine = 0) and jumps by 2q across the Richardson probe's steps, whatever sign the
     seeded direction has, so coarse is the documented Richardson formula on the values
     (level ± q) and does not depend on the level; the level (f(x)) moves the threshold alone.
@@ -133,7 +135,7 @@ def test_a_jump_exactly_at_its_error_bar_bounds_the_kink_the_ladder_did_not_see(
     larger than k err; a jump beyond it excludes none (inf)."""
     k = CONFIDENCE
     at = Reference.from_ladders([_ladder(Estimate(3.0, 1.0))], k)
-    assert abs(3.0) == k * 1.0 and at.kink_free[0] == k * 1.0
+    assert 3.0 == k * 1.0 and at.kink_free[0] == k * 1.0
     past = Reference.from_ladders([_ladder(Estimate(_up(3.0), 1.0))], k)
     assert past.kink_free[0] == math.inf
 
