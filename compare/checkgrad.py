@@ -65,7 +65,8 @@ __all__ = [
 
 FULL_CHECK_LIMIT = 2000  # above this many entries, the default check is the fast one
 LOWER_PRECISION = 100  # f's noise above this many ulps of the evaluation dtype: lower inside
-STRADDLE = 0.1  # a finer estimate this far inside a kink's interval differenced across it
+STRADDLE = 0.1  # a finer estimate more than this fraction of a kink's interval inside it
+# (from either end) differenced across the kink
 
 
 # -- the results ---------------------------------------------------------------------------------
@@ -413,6 +414,9 @@ class Reference:
     their midpoint; elsewhere all three are the sharpest estimate. ``error`` bounds the
     reference's own error; ``step`` the step of the differences behind the estimate and
     ``largest`` the largest step of the first ladder (for the noise floor, ``Tolerance.at``).
+    ``kink_free`` is k times the error bar of the jump R(h) - L(h) over every row when the jump
+    lies within it (``|jump| <= k err``: no kink, as ``LadderResult.kink`` says "beyond"); inf
+    when it does not (a kink of any size may hide there).
     """
 
     estimate: np.ndarray
@@ -614,6 +618,9 @@ def check_grad(
     than ``FULL_CHECK_LIMIT`` entries the default is a fast check — ``directions`` random
     directions per parameter and ``samples`` sampled entries; ``full=True`` checks every entry.
     ``factors``, e.g. ``{"m": 200}``, names scale factors in the diagnosis (x m).
+    ``progress``: a tqdm bar on stderr over the entries' ladders when more than 200 entries are
+    checked (None: only when stderr is a terminal); when the reference is taken again (a grid
+    the ladders saw), that pass shows its own bar.
     """
     t0 = time.perf_counter()
     opts = _options(
@@ -783,7 +790,15 @@ def _prefer(
 ) -> Reference:
     """``ref`` with the entries where ``mask`` holds taken from the finer ``again`` when it
     passes them or when the first reference said "fail": "fail" needs both to say so, unless
-    the second cannot tell and the first saw no kink (or always, with ``replace_all``)."""
+    the second cannot tell and the first saw no kink (or always, with ``replace_all``).
+
+    "Saw no kink": |g - g~| is more than twice ``kink_free``, the largest jump the first
+    ladder could not exclude (at exactly twice it such a kink could explain the disagreement).
+    A second ladder that fails an entry the first passed by a kink's interval, with an
+    estimate more than STRADDLE of the interval's width inside it (strictly, from either end),
+    differenced across the kink: its error bounds become inf (inconclusive).
+    ``allowed_first``/``allowed_again`` are the tolerances of the two references (a
+    direction's; None: an entry's, ``Tolerance.at``)."""
     before = _take(ref, mask)
     first = _verdicts(g, before, tol, allowed_first)
     second = _verdicts(g, again, tol, allowed_again)

@@ -362,8 +362,8 @@ def _noise_from_table(values: np.ndarray) -> float | None:
 
     The k-th differences of pure noise of level s have mean square s^2 (2k)! / (k!)^2, so
     sigma_k = sqrt(gamma_k mean(D^k f ^ 2)) with gamma_k = (k!)^2 / (2k)! estimates s; noise is
-    accepted at the first order where three consecutive sigma_k agree within a factor 4 and
-    the differences change sign.
+    accepted at the first order where three consecutive sigma_k agree within a factor 4 (the
+    largest at most 4 times the smallest) and the differences change sign.
     """
     return _read_table(values).level
 

@@ -151,8 +151,9 @@ def choose_eval_dtype(f: Callable, structure: Structure, x0: np.ndarray, f0: flo
     direction is taken twice: by central differences with a float64-sized step (eps64^(1/3))
     and by Richardson extrapolation with a float32-sized step (eps32^(1/4)). A function that
     computes in float64 gives the same number both ways (to ~1e-6); one that rounds to float32
-    somewhere inside is off by ~eps32/h with the small step. Only when they agree are the
-    differences taken in float64; otherwise in float32, with float32 steps.
+    somewhere inside is off by ~eps32/h with the small step. Only when they agree,
+    ``|fine - coarse| <= 1e-6 max(|fine|, |coarse|) + 1e-12 max(|f(x)|, 1e-300)`` (equality
+    included), are the differences taken in float64; otherwise in float32, with float32 steps.
     """
     if structure.input_dtype == np.float64:
         return np.dtype(np.float64)
