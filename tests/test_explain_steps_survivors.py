@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from backproof import network
+from backproof import manual, network
 from backproof.compare import cli, explain
 from backproof.compare.explain import Step, format_number
 
@@ -104,22 +104,34 @@ def test_float32_references_are_float32(hidden):
         assert s.value.dtype == np.float32 and s.reference.dtype == np.float32, s.name
 
 
-def test_float32_gradients_below_the_normal_range_agree():
+def test_float32_gradients_below_the_normal_range_agree_to_a_floor(monkeypatch):
     """Gradients of a few hundred float32 subnormal units, where hand and autograd round 1/m
     differently by one unit: the scale of the comparison has float32's smallest normal number
-    as its floor, so one unit in 10^-45 is within the tolerance and the verdict is "agrees".
+    as its floor, so a few units (10^-45 each) are within the tolerance, 1e4 eps · tiny ≈
+    1.4e-41, and the verdict is "agrees"; a hand db off by 1e-40 more still disagrees.
 
     One linear layer with zero weights and bias, m = 3, targets −302 units: the hand gives
-    dA = (A − Y) · fl(1/3) = 101 units, autograd 2 · fl((A − Y) · fl(1/6)) = 2 · 50 units."""
+    dA = (A − Y) · fl(1/3) = 101 units, autograd 2 · fl((A − Y) · fl(1/6)) = 2 · 50 units,
+    and db = 303 units against 300."""
     spec = network.NetworkSpec([1, 1], ("linear",), "mse", dtype="float32")
     params = {"W1": np.zeros((1, 1), np.float32), "b1": np.zeros((1, 1), np.float32)}
     unit = np.float32(np.finfo(np.float32).smallest_subnormal)
-    Y_ = np.full((1, 3), -302 * unit, np.float32)
-    ex = explain.explain(spec, params, np.zeros((1, 3), np.float32), Y_, 0.25)
+    X_, Y_ = np.zeros((1, 3), np.float32), np.full((1, 3), -302 * unit, np.float32)
+    ex = explain.explain(spec, params, X_, Y_, 0.25)
     db1 = {s.name: s for s in ex.gradients}["db1"]
-    assert 0 < float(np.max(np.abs(db1.value - db1.reference))) < 1e-43
+    assert (db1.value / unit).tolist() == [[303.0]] and (db1.reference / unit).tolist() == [[300.0]]
     assert float(np.max(np.abs(db1.reference))) < float(np.finfo(np.float32).tiny)
     assert ex.ok and all(s.agrees for s in ex.gradients)
+
+    original = manual.linear_backward
+
+    def db_off_by_1e_40(dZ, cache):
+        dA, dW, db = original(dZ, cache)
+        return dA, dW, db + np.float32(1e-40)
+
+    monkeypatch.setattr(manual, "linear_backward", db_off_by_1e_40)
+    ex = explain.explain(spec, params, X_, Y_, 0.25)
+    assert [s.name for s in ex.gradients if not s.agrees] == ["db1"] and not ex.ok
 
 
 # -- presentation ----------------------------------------------------------------------------------
