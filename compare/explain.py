@@ -165,7 +165,7 @@ def explain(spec: NetworkSpec, params, X, Y, lr: float = 0.5) -> Explanation:
         "J", _COST_TEXT[spec.loss].format(L=L), np.float64(network.cost(spec, params, X, Y))
     )
     backward, grads = _backward_steps(spec, params, Zs, As, Y, tolerance)
-    update, new_params = _update_steps(spec, params, grads, lr)
+    update, new_params = _update_steps(params, grads, lr)
     after = Step(
         "J (new parameters)",
         "",
@@ -262,7 +262,7 @@ def _derivative_text(g: str, l: int) -> str:
     return f"{g}′(Z{l}) (docs/derivations.md)"
 
 
-def _update_steps(spec, params, grads, lr):
+def _update_steps(params, grads, lr):
     article_grads = {f"d{k}": v for k, v in grads.items()}
     new = manual.update_parameters(params, article_grads, lr)
     lr_text = format_number(lr)
@@ -465,8 +465,7 @@ def saved_network(path, options: dict) -> tuple[NetworkSpec, dict]:
     if "spec" in arrays:
         saved = network.load_params(path)
         for key, value in options.items():
-            have = getattr(saved.spec, key)
-            have = have.name if key == "dtype" else have
+            have = getattr(saved.spec, key)  # a dtype equals its name and its NumPy type
             if value is not None and _as_tuple(value) != _as_tuple(have):
                 raise ValueError(
                     f"params: {path} was saved for {key} {_as_tuple(have)}, "
@@ -594,7 +593,7 @@ def _problem_from_args(args):
     if args.params is not None:
         spec, params = saved_network(args.params, options)
     X, y = network.load_data(args.data, label=args.label, seed=args.data_seed)
-    loss = spec.loss if spec else (args.loss or "bce")
+    loss = args.loss or "bce"  # for a network made here; a saved one has its own
     n_classes = int(np.max(y)) + 1 if y.shape[0] == 1 else y.shape[0]
     if args.m > X.shape[1]:
         raise ValueError(f"--m must be at most {X.shape[1]} for {args.data}, got {args.m}")
