@@ -1,0 +1,266 @@
+"""What a reader of the study's six pictures relies on, as the survivors of the seventh
+session's mutation run (study's ``_draw_all``, the plots, fdpolicy) showed untested: each
+picture's file, title and caption (the sentences that tell the reader what to see), and that
+each picture shows the numbers its caption describes.
+
+One study is drawn once for the module (a 2-3-1 network on 40 moons, 3 epochs, into a folder
+that exists already, as a second run into ``backproof-out`` finds it); the tests read its
+result and the saved matplotlib figures.
+"""
+
+import os
+
+import matplotlib.figure
+import numpy as np
+import pytest
+
+from backproof import manual, network
+from backproof.compare import plots, reference, study
+
+LR, EPOCHS, NORM_EPOCHS = 1.5, 3, 3
+NAMES = [
+    "cost_histories",
+    "param_errors",
+    "step_sweep",
+    "taylor_test",
+    "layer_grad_norms",
+    "catalog_heatmap",
+]
+CONTEXT = (
+    "Network 2-3-1 (sigmoid, sigmoid), bce loss, article init, seed 3; data: moons, "
+    "40 examples; learning rate 1.5."
+)
+
+
+@pytest.fixture(scope="module")
+def drawn_study(tmp_path_factory):
+    """run_study's result, the folder it drew into, and ``{file name: saved figure}``."""
+    out = tmp_path_factory.mktemp("study")  # exists already
+    figures = {}
+    original = matplotlib.figure.Figure.savefig
+
+    def keep(fig, path, *args, **kwargs):
+        figures[os.path.basename(os.fspath(path))] = fig
+        return original(fig, path, *args, **kwargs)
+
+    matplotlib.figure.Figure.savefig = keep
+    try:
+        X, y = network.moons(40)
+        spec = network.NetworkSpec([2, 3, 1])
+        result = study.run_study(
+            spec, X, y, out_dir=out, epochs=EPOCHS, lr=LR, norm_epochs=NORM_EPOCHS,
+            data_name="moons", progress=False,
+        )  # fmt: skip
+    finally:
+        matplotlib.figure.Figure.savefig = original
+    return result, out, figures, (spec, *network.check_data(spec, X, y))
+
+
+def test_each_picture_is_written_into_the_out_folder_under_its_name(drawn_study):
+    result, out, figures, _ = drawn_study
+    assert list(result["plots"]) == NAMES == list(result["captions"])
+    for name in NAMES:
+        assert result["plots"][name] == os.path.join(out, f"{name}.png")
+        assert os.path.getsize(result["plots"][name]) > 10_000
+    assert set(figures) == {f"{name}.png" for name in NAMES}
+
+
+def test_each_picture_has_its_title(drawn_study):
+    _, _, figures, _ = drawn_study
+    titles = {name: figures[f"{name}.png"]._suptitle.get_text() for name in NAMES}
+    assert titles == {
+        "cost_histories": "2-3-1 network: the cost during 3 epochs, two implementations",
+        "param_errors": "2-3-1 network: gradient error per parameter, before training",
+        "step_sweep": "2-3-1 network: finite differences of dJ/dW2[0,0] against the step h",
+        "taylor_test": "2-3-1 network: Taylor test of the gradient at the initial weights",
+        "layer_grad_norms": "vanishing gradients: per-layer gradient norms of 2-3-3-3-1 "
+        "(the study's 2-3-1 made deeper)",
+        "catalog_heatmap": "where each wrong derivation enters: relative error per layer",
+    }
+
+
+def test_each_caption_says_what_the_picture_shows_and_what_to_see(drawn_study):
+    """The caption (printed under the picture and returned in ``captions``) starts with the
+    study's network, data and learning rate, then says what to see."""
+    result, _, figures, _ = drawn_study
+    captions = result["captions"]
+    diff = result["comparison"].training_max_diff
+    norms = result["layer_norms_first_epoch"]
+    shrink = {k: v[0] / v[-1] for k, v in norms.items()}
+    assert captions["cost_histories"] == (
+        f"{CONTEXT} What to see: the hand-derived backprop (manual) and the autodiff engine "
+        "(tensor) start from the same weights and their cost curves lie on top of each other "
+        f"(largest difference {diff:.1e})."
+    )
+    assert captions["param_errors"] == (
+        f"{CONTEXT} What to see: every bar lies far below its tolerance line (a hatched bar is "
+        "one whose verdict is not pass); a mark at the bottom means the two gradients are bit "
+        "for bit equal (autograd against itself always is). Errors are max|g − ref| over the "
+        "parameter divided by the largest |ref| entry of the whole gradient."
+    )
+    assert captions["step_sweep"] == (
+        f"{CONTEXT} What to see: the V of finite differences. Right of the minimum the "
+        "truncation error falls as h (forward), h² (central) and h⁴ (Richardson), parallel to "
+        "the grey guides; left of it round-off grows as eps·|J|/h. Dotted verticals: "
+        "numerical_grad's fixed steps; shaded: the ladder of steps check_grad's verdicts try. "
+        "Before training (the learning rate plays no part)."
+    )
+    assert captions["taylor_test"] == (
+        f"{CONTEXT} v is one random direction in all parameters at once (standard normal "
+        "entries, seed 0). What to see: with the right gradient the remainder falls as h² "
+        "(slope 2); with the 1/m forgotten it falls only as h (slope 1)."
+    )
+    assert captions["layer_grad_norms"] == (
+        "Network 2-3-3-3-1 (sigmoid, sigmoid, sigmoid, sigmoid), bce loss, seed 3; data: "
+        "moons, 40 examples; learning rate 1.5. Trained 3 epochs from each initialisation. "
+        "What to see: vanishing gradients. With the article's 0.01 initialisation ‖dJ/dW_1‖ "
+        f"starts at {shrink['article']:.0e} times ‖dJ/dW_4‖, since each layer down multiplies "
+        "by W_lᵀ (entries about 0.01) and by the activation's slope (at most 1/4 for sigmoid), "
+        f"and training stalls; with xavier weights the ratio is {shrink['xavier']:.0e}."
+    )
+    assert captions["catalog_heatmap"] == (
+        "Networks: each mistake's own, in brackets (sigmoid hidden layers unless the mistake "
+        "needs another), on 40 random examples (compare/mutants.py); no training, so no "
+        "learning rate. Each row is a classic hand-derivation mistake; each cell is "
+        "‖g_l − r_l‖/‖r_l‖, g_l the mistake's dW_l and db_l together, r_l autograd's. What to "
+        "see: where the error enters. A wrong activation derivative leaves the layers above it "
+        "exact (about 1e-16, rounding) and spoils every layer below; a mistake at the output "
+        "spoils every layer; 'shape' and 'missing' are caught before any number is compared."
+    )
+    for name in NAMES:  # the figure prints the same caption, wrapped
+        fig = figures[f"{name}.png"]
+        printed = [t.get_text() for t in fig.texts if t is not fig._suptitle]
+        assert [" ".join(p.split()) for p in printed] == [" ".join(captions[name].split())]
+
+
+def test_the_step_sweep_is_of_the_entry_its_title_names(drawn_study):
+    """The step sweep differentiates J in W2[0, 0] (the last layer's first weight) at the
+    initial weights, against the reference's exact derivative."""
+    _, _, figures, (spec, X, Y) = drawn_study
+    params = network.init_params(spec)
+    exact = reference.loss_and_grads(spec, params, X, Y)[1]["W2"][0, 0]
+
+    def cost_of(w):
+        return network.objective(spec, {**params, "W2": w}, X, Y)
+
+    sweep = study.step_sweep(cost_of, params["W2"], (0, 0), float(exact))
+    ax = figures["step_sweep.png"].axes[0]
+    drawn = {line.get_label(): line.get_ydata() for line in ax.lines}
+    for name in ("forward", "central", "richardson"):
+        err = np.asarray(getattr(sweep, name))
+        assert np.array_equal(drawn[name], np.where(err > 0, err, np.nan), equal_nan=True)
+
+
+def test_the_taylor_test_compares_the_right_gradient_with_the_one_missing_1_over_m(drawn_study):
+    result, _, figures, (spec, X, Y) = drawn_study
+    slopes = result["taylor_slopes"]
+    assert list(slopes) == ["manual (right)", "manual × m (the 1/m forgotten)"]
+    assert slopes["manual (right)"] == pytest.approx(2, abs=0.05)
+    assert slopes["manual × m (the 1/m forgotten)"] == pytest.approx(1, abs=0.05)
+    params = network.init_params(spec)
+    grads = manual.loss_and_grads(spec, params, X, Y)[1]
+
+    def objective(p):
+        return network.objective(spec, p, X, Y)
+
+    right = study.taylor_remainders(objective, grads, params)
+    wrong = study.taylor_remainders(objective, {k: 40 * g for k, g in grads.items()}, params)
+    assert slopes == {
+        "manual (right)": right.slope,
+        "manual × m (the 1/m forgotten)": wrong.slope,
+    }
+
+
+def test_the_layer_norms_are_those_of_the_deeper_network_from_each_initialisation(drawn_study):
+    """``layer_norms_first_epoch``: ‖dJ/dW_l‖ of 2-3-3-3-1 at the first epoch, from the
+    article's initialisation and from xavier's."""
+    result, _, _, (spec, X, Y) = drawn_study
+    deep = study.deeper(spec)
+    got = result["layer_norms_first_epoch"]
+    assert list(got) == ["article", "xavier"]
+    for init in ("article", "xavier"):
+        norms = study.layer_grad_norms(
+            deep.replace(init=init), X, Y, manual.loss_and_grads, NORM_EPOCHS, LR
+        )
+        assert got[init] == norms[0].tolist()
+
+
+def test_the_catalog_errors_are_the_heat_map_s_numbers(drawn_study):
+    """``catalog_errors`` names each wrong derivation with its row of the heat map."""
+    result, _, figures, _ = drawn_study
+    catalog = result["catalog_errors"]
+    ax = figures["catalog_heatmap.png"].axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert [label.split("  (")[0] for label in labels] == list(catalog)
+    shown = np.ma.filled(ax.images[0].get_array(), np.nan)
+    rows = np.array(list(catalog.values()), dtype=float)
+    assert np.array_equal(shown, np.where(rows > 0, rows, np.nan), equal_nan=True)
+
+
+# -- the catalog heat map, drawn from a catalog of one's own ----------------------------------
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Every matplotlib figure saved during the test, kept open for inspection."""
+    import matplotlib.figure
+
+    figures = []
+    original = matplotlib.figure.Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        figures.append(fig)
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    return figures
+
+
+def test_a_catalog_read_back_from_the_study_json_is_drawn_like_the_study_s(drawn, tmp_path):
+    """``backproof study --json`` writes the catalog's errors as lists with None where a layer
+    does not exist (JSON has no NaN). A CatalogErrors built from those lists draws the same
+    picture as one built from the NaN array: "—" in the missing layers, the numbers elsewhere."""
+    errors = [[1e-3, 2e-1, None], [5e-2, None, None]]
+    nan_errors = np.array([[1e-3, 2e-1, np.nan], [5e-2, np.nan, np.nan]])
+    texts = []
+    for i, errs in enumerate((errors, nan_errors)):
+        catalog = study.CatalogErrors(["a", "b"], ["2-3-3-1", "2-3-1"], errs, {})
+        plots.plot_catalog_heatmap(catalog, tmp_path / f"h{i}.png")
+        ax = drawn[-1].axes[0]
+        texts.append([t.get_text() for t in ax.texts])
+        image = np.ma.filled(ax.images[0].get_array(), np.nan)
+        assert np.array_equal(np.isnan(image), np.isnan(nan_errors))
+    assert texts[0] == texts[1] == ["1e-03", "2e-01", "—", "5e-02", "—", "—"]
+
+
+def test_a_marked_cell_darkens_its_text_only_past_55_percent_of_the_scale(drawn, tmp_path):
+    """A cell with a mark ("shape", "missing") but a number behind it is coloured by that
+    number, and its mark turns white on the same rule as a number: only past 0.55 of the
+    colour scale. On a 1..1e20 scale 1e11 sits exactly at 0.55 and keeps black text."""
+    errors = np.array([[1.0, 1e11], [1e12, 1e20]])
+    marks = {(0, 1): "shape", (1, 0): "missing"}
+    catalog = study.CatalogErrors(["a", "b"], ["2-1", "2-1"], errors, marks)
+    plots.plot_catalog_heatmap(catalog, tmp_path / "heat.png")
+    ax = drawn[-1].axes[0]
+    colours = {t.get_text(): t.get_color() for t in ax.texts}
+    assert colours == {"1e+00": "black", "shape": "black", "missing": "white", "1e+20": "white"}
+
+
+def test_the_colour_bar_stands_close_to_the_map(drawn, tmp_path):
+    """The colour bar is drawn beside the map (same height) with a small gap: 2% of the
+    room, not matplotlib's default 5%."""
+    catalog = study.CatalogErrors(["a"], ["2-1"], np.array([[1e-3, 1e-1]]), {})
+    plots.plot_catalog_heatmap(catalog, tmp_path / "heat.png")
+    ax, bar = drawn[-1].axes
+    a, b = ax.get_position(), bar.get_position()
+    assert (b.y0, b.y1) == pytest.approx((a.y0, a.y1))
+    assert 0 < b.x0 - a.x1 < 0.03 * a.width
+
+
+def test_the_heat_map_fills_the_figure_s_width_whatever_its_number_of_layers(drawn, tmp_path):
+    """Cells stretch to the figure (not square): two rows of two layers still span most of
+    the 7.2-inch-wide figure."""
+    catalog = study.CatalogErrors(["a", "b"], ["2-1", "2-1"], np.array([[1e-3, 1e-1]] * 2), {})
+    plots.plot_catalog_heatmap(catalog, tmp_path / "heat.png")
+    ax = drawn[-1].axes[0]
+    assert ax.get_position().width > 0.6
