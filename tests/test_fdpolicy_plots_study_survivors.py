@@ -8,6 +8,7 @@ that exists already, as a second run into ``backproof-out`` finds it); the tests
 result and the saved matplotlib figures.
 """
 
+import dataclasses
 import os
 
 import matplotlib.figure
@@ -34,26 +35,40 @@ CONTEXT = (
 
 @pytest.fixture(scope="module")
 def drawn_study(tmp_path_factory):
-    """run_study's result, the folder it drew into, and ``{file name: saved figure}``."""
+    """run_study's result, the folder it drew into, ``{file name: saved figure}`` and the
+    problem. One cell of the comparison (manual's b1 against finite differences) is marked
+    inconclusive, as an interval check at a kink can leave it, to see how such a cell is drawn."""
     out = tmp_path_factory.mktemp("study")  # exists already
     figures = {}
-    original = matplotlib.figure.Figure.savefig
+    savefig = matplotlib.figure.Figure.savefig
+    compare_network = study.compare_network
 
     def keep(fig, path, *args, **kwargs):
         figures[os.path.basename(os.fspath(path))] = fig
-        return original(fig, path, *args, **kwargs)
+        return savefig(fig, path, *args, **kwargs)
 
-    matplotlib.figure.Figure.savefig = keep
-    try:
+    def one_cell_inconclusive(*args, **kwargs):
+        comparison = compare_network(*args, **kwargs)
+        comparison.cells = [
+            dataclasses.replace(c, verdict="inconclusive") if _is_doubtful(c) else c
+            for c in comparison.cells
+        ]
+        return comparison
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(matplotlib.figure.Figure, "savefig", keep)
+        mp.setattr(study, "compare_network", one_cell_inconclusive)
         X, y = network.moons(40)
         spec = network.NetworkSpec([2, 3, 1])
         result = study.run_study(
             spec, X, y, out_dir=out, epochs=EPOCHS, lr=LR, norm_epochs=NORM_EPOCHS,
             data_name="moons", progress=False,
         )  # fmt: skip
-    finally:
-        matplotlib.figure.Figure.savefig = original
     return result, out, figures, (spec, *network.check_data(spec, X, y))
+
+
+def _is_doubtful(cell) -> bool:
+    return (cell.implementation, cell.reference, cell.param) == ("manual", "fd", "b1")
 
 
 def test_each_picture_is_written_into_the_out_folder_under_its_name(drawn_study):
@@ -131,6 +146,22 @@ def test_each_caption_says_what_the_picture_shows_and_what_to_see(drawn_study):
         fig = figures[f"{name}.png"]
         printed = [t.get_text() for t in fig.texts if t is not fig._suptitle]
         assert [" ".join(p.split()) for p in printed] == [" ".join(captions[name].split())]
+
+
+def test_a_cell_whose_verdict_is_not_pass_is_drawn_hatched(drawn_study):
+    """As the caption says: in the parameter-error picture the one bar whose verdict is not
+    pass (manual's b1 against finite differences) is hatched, and no other."""
+    result, _, figures, _ = drawn_study
+    assert sum(_is_doubtful(c) for c in result["comparison"].cells) == 1
+    fig = figures["param_errors.png"]
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    hatched = {title: [p for p in ax.patches if p.get_hatch()] for title, ax in panels.items()}
+    assert {title: len(bars) for title, bars in hatched.items() if bars} == {"against fd": 1}
+    (bar,) = hatched["against fd"]
+    b1 = list(result["comparison"].spec.param_shapes()).index("b1")
+    manual_colour = panels["against fd"].patches[0].get_facecolor()
+    assert bar.get_facecolor() == manual_colour
+    assert b1 - 0.5 < bar.get_x() + bar.get_width() / 2 < b1
 
 
 def test_the_step_sweep_is_of_the_entry_its_title_names(drawn_study):
