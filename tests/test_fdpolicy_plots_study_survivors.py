@@ -164,6 +164,25 @@ def test_a_cell_whose_verdict_is_not_pass_is_drawn_hatched(drawn_study):
     assert b1 - 0.5 < bar.get_x() + bar.get_width() / 2 < b1
 
 
+def test_each_panel_s_tolerance_line_says_which_rule_it_is(drawn_study):
+    """Against an exact reference the line is 1e4·eps; against finite differences it is the
+    largest tolerance check_grad's interval rule allowed an entry."""
+    result, _, figures, _ = drawn_study
+    cells = result["comparison"].cells
+    largest = {
+        ref: max(c.tolerance for c in cells if c.reference == ref) for ref in ("autograd", "fd")
+    }
+    panels = {ax.get_title(): ax for ax in figures["param_errors.png"].axes}
+    labels = {title: [t.get_text() for t in ax.texts] for title, ax in panels.items()}
+    assert labels["against autograd"] == [
+        f"tolerance {largest['autograd']:.1e} (1e4·eps: exact reference)"
+    ]
+    assert labels["against fd"] == [
+        f"largest entrywise tolerance {largest['fd']:.0e} (check_grad's rule)"
+    ]
+    assert largest["autograd"] == pytest.approx(1e4 * np.finfo(float).eps)
+
+
 def test_the_step_sweep_is_of_the_entry_its_title_names(drawn_study):
     """The step sweep differentiates J in W2[0, 0] (the last layer's first weight) at the
     initial weights, against the reference's exact derivative."""
