@@ -9,7 +9,10 @@ result and the saved matplotlib figures.
 """
 
 import dataclasses
+import io
 import os
+import sys
+import warnings
 
 import matplotlib.figure
 import numpy as np
@@ -314,3 +317,108 @@ def test_the_heat_map_fills_the_figure_s_width_whatever_its_number_of_layers(dra
     plots.plot_catalog_heatmap(catalog, tmp_path / "heat.png")
     ax = drawn[-1].axes[0]
     assert ax.get_position().width > 0.6
+
+
+# -- the parameter-error picture, drawn from numbers of one's own ------------------------------
+
+
+def _bars_and_marks(fig):
+    """Per panel: each bar's (x, bottom, top, hatch) and each "0" mark's x."""
+    return [
+        (
+            [(b.get_x(), b.get_y(), b.get_y() + b.get_height(), b.get_hatch()) for b in ax.patches],
+            [tuple(line.get_xdata()) for line in ax.lines if line.get_marker() == "$0$"],
+        )
+        for ax in fig.axes
+    ]
+
+
+def test_param_errors_read_back_from_json_are_drawn_as_the_study_s(drawn, tmp_path):
+    """JSON has no NaN: errors read back from a study's JSON have None where the study had NaN
+    (a reference of zeros). They draw the same picture as the NaN they stand for."""
+    with_none = {"fd": {"manual": [1e-9, None], "tensor": [2e-9, 3e-9]}}
+    with_nan = {"fd": {"manual": [1e-9, np.nan], "tensor": [2e-9, 3e-9]}}
+    for i, errors in enumerate((with_none, with_nan)):
+        plots.plot_param_errors(errors, ["W1", "b1"], {}, tmp_path / f"e{i}.png")
+    assert _bars_and_marks(drawn[0]) == _bars_and_marks(drawn[1])
+    assert drawn[0].axes[0].get_ylim() == drawn[1].axes[0].get_ylim()
+
+
+def test_verdicts_given_as_one_and_zero_hatch_the_same_bars_as_true_and_false(drawn, tmp_path):
+    errors = {"fd": {"manual": [1e-9, 2e-9, 3e-9], "tensor": [2e-9, 3e-9, 4e-9]}}
+    flags = {"fd": {"manual": [1, 0, 1], "tensor": [1, 1, 0]}}
+    truths = {"fd": {k: [bool(f) for f in v] for k, v in flags["fd"].items()}}
+    for i, passed in enumerate((flags, truths)):
+        plots.plot_param_errors(
+            errors, ["W1", "b1", "W2"], {}, tmp_path / f"e{i}.png", passed=passed
+        )
+    assert _bars_and_marks(drawn[0]) == _bars_and_marks(drawn[1])
+    hatched = [(x, hatch) for x, _, _, hatch in _bars_and_marks(drawn[0])[0][0] if hatch]
+    assert len(hatched) == 2 and len(_bars_and_marks(drawn[0])[0][0]) == 6
+
+
+def test_one_implementation_s_bars_take_the_whole_slot(drawn, tmp_path):
+    """With one implementation each parameter's bar is 0.8 wide, centred on its tick."""
+    errors = {"autograd": {"manual": [1e-9, 2e-9]}}
+    plots.plot_param_errors(errors, ["W1", "b1"], {}, tmp_path / "e.png")
+    bars = drawn[-1].axes[0].patches
+    assert [b.get_width() for b in bars] == pytest.approx([0.8, 0.8])
+    assert [b.get_x() + b.get_width() / 2 for b in bars] == pytest.approx([0, 1])
+
+
+def test_the_parameter_error_picture_has_no_caption_unless_given_one(drawn, tmp_path):
+    errors = {"autograd": {"manual": [1e-9, 2e-9]}}
+    plots.plot_param_errors(errors, ["W1", "b1"], {}, tmp_path / "e.png")
+    fig = drawn[-1]
+    assert [t.get_text() for t in fig.texts if t is not fig._suptitle] == []
+    assert fig._suptitle.get_text() == "gradient error per parameter"
+
+
+# -- the study's computations ------------------------------------------------------------------
+
+
+def test_a_taylor_remainder_that_rounds_to_zero_is_left_out_of_the_fit():
+    """f = x² at x = 1 along v = 1: the remainder (1 + h)² − 1 − 2h is h² exactly for h = 2^-k
+    while h² fits in the 53 bits next to 1, and rounds to 0 at h = 2^-30. The slope is fitted
+    to the other four of the five smallest steps: exactly 2."""
+    hs = 2.0 ** -np.array([2, 4, 6, 8, 10, 30])
+    result = study.taylor_remainders(
+        lambda x: float(np.sum(x**2)), np.array([2.0]), np.array([1.0]),
+        direction=np.array([1.0]), hs=hs,
+    )  # fmt: skip
+    assert result.remainder[-1] == 0 and np.all(result.remainder[:-1] == hs[:-1] ** 2)
+    assert result.slope == pytest.approx(2.0, abs=1e-12)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_layer_norm_training_shows_no_progress_bar_even_on_a_terminal(monkeypatch):
+    """The study draws its own bar (or none); the short trainings behind the layer-norm
+    picture add none to it."""
+    err = _Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    X, y = network.moons(20)
+    spec = network.NetworkSpec([2, 3, 3, 1])
+    norms = study.layer_grad_norms(spec, X, y, manual.loss_and_grads, 3, 1.0)
+    assert norms.shape == (3, 3)
+    assert err.getvalue() == ""
+
+
+def test_a_wrong_derivation_that_overflows_is_marked_non_finite_without_a_warning():
+    """A derivation of one's own whose every entry overflows to inf: its cells are marked
+    "non-finite" (what the heat map shows), with no NumPy warning on the way."""
+    from backproof.compare.mutants import CATALOG, Mutant
+
+    def overflowing(spec, params, X, Y):
+        return {k: np.full_like(v, 1e308) * 10 for k, v in params.items()}
+
+    spec = CATALOG[0].spec
+    mutant = Mutant("overflowing", "every entry overflows", spec, overflowing, {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        catalog = study.catalog_layer_errors([mutant])
+    assert catalog.names == ["overflowing"]
+    assert catalog.marks == {(0, l): "non-finite" for l in range(spec.n_layers)}
