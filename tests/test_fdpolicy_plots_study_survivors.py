@@ -15,8 +15,10 @@ import sys
 import warnings
 
 import matplotlib.figure
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgba
 
 from backproof import manual, network
 from backproof.compare import plots, reference, study
@@ -422,3 +424,61 @@ def test_a_wrong_derivation_that_overflows_is_marked_non_finite_without_a_warnin
         catalog = study.catalog_layer_errors([mutant])
     assert catalog.names == ["overflowing"]
     assert catalog.marks == {(0, l): "non-finite" for l in range(spec.n_layers)}
+
+
+def test_each_bar_rises_from_the_axis_bottom_to_its_error(drawn, tmp_path):
+    errors = {"fd": {"manual": [1e-9, 4e-7], "tensor": [2e-9, 3e-8]}}
+    plots.plot_param_errors(errors, ["W1", "b1"], {}, tmp_path / "e.png")
+    ax = drawn[-1].axes[0]
+    bottom = ax.get_ylim()[0]
+    assert bottom == pytest.approx(1e-10)  # a decade below the smallest error's decade
+    bars = sorted(ax.patches, key=lambda b: b.get_x())
+    assert [b.get_y() for b in bars] == pytest.approx([bottom] * 4)
+    tops = [b.get_y() + b.get_height() for b in bars]
+    assert tops == pytest.approx([1e-9, 2e-9, 4e-7, 3e-8], rel=1e-12)
+
+
+def test_zero_marks_take_their_bar_s_colour_under_a_longer_colour_cycle(drawn, tmp_path):
+    """Under a style whose colour cycle is longer than ten, an eleventh implementation's "0"
+    marks still have the colour of its bars."""
+    from cycler import cycler
+
+    palette = [f"#{i:02x}{i:02x}{255 - i:02x}" for i in range(0, 240, 20)]  # 12 colours
+    errors = {"fd": {f"impl{k}": [1e-9, 0.0] for k in range(11)}}
+    with plt.rc_context({"axes.prop_cycle": cycler(color=palette)}):
+        plots.plot_param_errors(errors, ["W1", "b1"], {}, tmp_path / "e.png")
+    ax = drawn[-1].axes[0]
+    bar_colours = [to_rgba(b.get_facecolor()) for b in sorted(ax.patches, key=lambda b: b.get_x())]
+    marks = [line for line in ax.lines if line.get_marker() == "$0$"]
+    assert [to_rgba(m.get_color()) for m in marks] == bar_colours
+
+
+def _taylor(slope_of_rem):
+    h = np.logspace(-1, -5, 9)
+    return study.TaylorTest(h, 3 * h**slope_of_rem, float(slope_of_rem))
+
+
+def test_the_taylor_picture_has_no_caption_unless_given_one(drawn, tmp_path):
+    plots.plot_taylor_test({"right": _taylor(2)}, tmp_path / "t.png")
+    fig = drawn[-1]
+    assert [t.get_text() for t in fig.texts if t is not fig._suptitle] == []
+
+
+def test_a_taylor_remainder_of_none_is_drawn_as_the_gap_nan_leaves(drawn, tmp_path):
+    h = np.logspace(-1, -5, 5)
+    with_none = study.TaylorTest(h, [1e-2, 1e-4, None, 1e-8, 1e-10], 2.0)
+    with_nan = study.TaylorTest(h, np.array([1e-2, 1e-4, np.nan, 1e-8, 1e-10]), 2.0)
+    for i, r in enumerate((with_none, with_nan)):
+        plots.plot_taylor_test({"g": r}, tmp_path / f"t{i}.png")
+    data = [fig.axes[0].lines[0].get_ydata() for fig in drawn]
+    assert np.array_equal(data[0], data[1], equal_nan=True)
+
+
+def test_the_slope_one_guide_hangs_below_the_last_gradient_s_remainders(drawn, tmp_path):
+    """With three gradients the slope-2 guide sits a factor 8 below the first one's remainder
+    at the largest step, the slope-1 guide a factor 8 below the last one's."""
+    results = {"right": _taylor(2), "half right": _taylor(1.5), "wrong": _taylor(1)}
+    plots.plot_taylor_test(results, tmp_path / "t.png")
+    guides = {line.get_label(): line for line in drawn[-1].axes[0].lines}
+    assert guides["slope 2 (guide)"].get_ydata()[0] == pytest.approx(3 * 0.1**2 / 8)
+    assert guides["slope 1 (guide)"].get_ydata()[0] == pytest.approx(3 * 0.1 / 8)
