@@ -368,14 +368,6 @@ def test_one_implementation_s_bars_take_the_whole_slot(drawn, tmp_path):
     assert [b.get_x() + b.get_width() / 2 for b in bars] == pytest.approx([0, 1])
 
 
-def test_the_parameter_error_picture_has_no_caption_unless_given_one(drawn, tmp_path):
-    errors = {"autograd": {"manual": [1e-9, 2e-9]}}
-    plots.plot_param_errors(errors, ["W1", "b1"], {}, tmp_path / "e.png")
-    fig = drawn[-1]
-    assert [t.get_text() for t in fig.texts if t is not fig._suptitle] == []
-    assert fig._suptitle.get_text() == "gradient error per parameter"
-
-
 # -- the study's computations ------------------------------------------------------------------
 
 
@@ -458,12 +450,6 @@ def _taylor(slope_of_rem):
     return study.TaylorTest(h, 3 * h**slope_of_rem, float(slope_of_rem))
 
 
-def test_the_taylor_picture_has_no_caption_unless_given_one(drawn, tmp_path):
-    plots.plot_taylor_test({"right": _taylor(2)}, tmp_path / "t.png")
-    fig = drawn[-1]
-    assert [t.get_text() for t in fig.texts if t is not fig._suptitle] == []
-
-
 def test_a_taylor_remainder_of_none_is_drawn_as_the_gap_nan_leaves(drawn, tmp_path):
     h = np.logspace(-1, -5, 5)
     with_none = study.TaylorTest(h, [1e-2, 1e-4, None, 1e-8, 1e-10], 2.0)
@@ -482,3 +468,58 @@ def test_the_slope_one_guide_hangs_below_the_last_gradient_s_remainders(drawn, t
     guides = {line.get_label(): line for line in drawn[-1].axes[0].lines}
     assert guides["slope 2 (guide)"].get_ydata()[0] == pytest.approx(3 * 0.1**2 / 8)
     assert guides["slope 1 (guide)"].get_ydata()[0] == pytest.approx(3 * 0.1 / 8)
+
+
+def test_the_slope_guides_are_anchored_at_the_largest_step_in_double_precision(drawn, tmp_path):
+    """Steps given smallest first and in float32: each guide still starts a factor 8 below
+    the remainder at the largest step, and is computed in float64."""
+    h = np.logspace(-5, -1, 5).astype(np.float32)
+    r = study.TaylorTest(h, 3 * h.astype(float) ** 2, 2.0)
+    plots.plot_taylor_test({"right": r}, tmp_path / "t.png")
+    guides = {line.get_label(): line for line in drawn[-1].axes[0].lines}
+    for power in (2, 1):
+        got = guides[f"slope {power} (guide)"].get_ydata()
+        h64 = h.astype(float)
+        want = 3 * h64[-1] ** 2 / 8 * (h64 / h64[-1]) ** power
+        assert got.dtype == np.float64
+        assert got == pytest.approx(want, rel=1e-15)
+
+
+def _draw(name, path):
+    """Each plot function of the study, on small numbers of its own, with no caption."""
+    h = np.logspace(-1, -5, 5)
+    sweep = study.step_sweep(lambda x: float(np.sum(np.sin(x))), np.array([0.7]), (0,), np.cos(0.7))
+    catalog = study.CatalogErrors(["a"], ["2-1"], np.array([[1e-3, 1e-1]]), {})
+    calls = {
+        "plot_cost_histories": lambda: plots.plot_cost_histories({"manual": [0.7, 0.6]}, path),
+        "plot_param_errors": lambda: plots.plot_param_errors(
+            {"fd": {"manual": [1e-9, 2e-9]}}, ["W1", "b1"], {}, path
+        ),
+        "plot_step_sweep": lambda: plots.plot_step_sweep(sweep, path),
+        "plot_taylor_test": lambda: plots.plot_taylor_test(
+            {"g": study.TaylorTest(h, h**2, 2.0)}, path
+        ),
+        "plot_layer_grad_norms": lambda: plots.plot_layer_grad_norms(
+            {"article": np.array([[1e-3, 1e-1], [2e-3, 2e-1]])}, path
+        ),
+        "plot_catalog_heatmap": lambda: plots.plot_catalog_heatmap(catalog, path),
+    }
+    return calls[name]()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "plot_cost_histories",
+        "plot_param_errors",
+        "plot_step_sweep",
+        "plot_taylor_test",
+        "plot_layer_grad_norms",
+        "plot_catalog_heatmap",
+    ],
+)
+def test_a_picture_has_no_caption_unless_given_one(drawn, tmp_path, name):
+    _draw(name, tmp_path / "p.png")
+    fig = drawn[-1]
+    assert [t.get_text() for t in fig.texts if t is not fig._suptitle] == []
+    assert fig._suptitle.get_text()  # the default title
