@@ -523,3 +523,23 @@ def test_a_picture_has_no_caption_unless_given_one(drawn, tmp_path, name):
     fig = drawn[-1]
     assert [t.get_text() for t in fig.texts if t is not fig._suptitle] == []
     assert fig._suptitle.get_text()  # the default title
+
+
+def test_a_step_sweep_error_of_none_is_the_gap_nan_leaves_and_nothing_warns(drawn, tmp_path):
+    """A sweep whose error is unknown at one step (None, as JSON writes NaN) draws the picture
+    the NaN draws, and drawing it warns of nothing."""
+    sweep = study.step_sweep(lambda x: float(np.sum(np.sin(x))), np.array([0.7]), (0,), np.cos(0.7))
+    middle = len(sweep.steps) // 2
+    with_nan = dataclasses.replace(sweep, forward=np.array(sweep.forward, dtype=float))
+    with_nan.forward[middle] = np.nan
+    with_none = dataclasses.replace(
+        sweep, forward=[*sweep.forward[:middle], None, *sweep.forward[middle + 1 :]]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i, s in enumerate((with_none, with_nan)):
+            plots.plot_step_sweep(s, tmp_path / f"s{i}.png")
+    lines = [[line.get_ydata() for line in fig.axes[0].lines] for fig in drawn]
+    assert len(lines[0]) == len(lines[1])
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*lines))
+    assert np.isnan(lines[0][0][middle])
