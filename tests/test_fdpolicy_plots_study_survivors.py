@@ -543,3 +543,61 @@ def test_a_step_sweep_error_of_none_is_the_gap_nan_leaves_and_nothing_warns(draw
     assert len(lines[0]) == len(lines[1])
     assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*lines))
     assert np.isnan(lines[0][0][middle])
+
+
+def _sin_sweep():
+    return study.step_sweep(lambda x: float(np.sum(np.sin(x))), np.array([0.7]), (0,), np.cos(0.7))
+
+
+def test_an_exactly_right_estimate_is_left_off_the_log_axes(drawn, tmp_path):
+    """An error of exactly 0 has no place on a log axis: the line leaves a gap there, a NaN
+    among the line's numbers (what a reader of the figure's data gets)."""
+    sweep = _sin_sweep()
+    forward = np.array(sweep.forward, dtype=float)
+    forward[3] = 0.0
+    plots.plot_step_sweep(dataclasses.replace(sweep, forward=forward), tmp_path / "s.png")
+    line = next(line for line in drawn[-1].axes[0].lines if line.get_label() == "forward")
+    y = line.get_ydata()
+    assert (
+        y.dtype == np.float64
+        and np.isnan(y[3])
+        and np.count_nonzero(np.isnan(y)) == np.count_nonzero(forward <= 0)
+    )
+
+
+def _guides(ax):
+    return [line for line in ax.lines if line.get_linestyle() == "--"]
+
+
+def test_the_truncation_guides_start_at_the_largest_step_whatever_the_order(drawn, tmp_path):
+    """Steps given smallest first: each guide still runs through a quarter of its method's
+    error at the largest step."""
+    sweep = _sin_sweep()
+    flipped = dataclasses.replace(
+        sweep,
+        **{
+            k: np.asarray(getattr(sweep, k))[::-1]
+            for k in ("steps", "forward", "central", "richardson")
+        },
+    )
+    for i, s in enumerate((sweep, flipped)):
+        plots.plot_step_sweep(s, tmp_path / f"s{i}.png")
+    for fig, s in zip(drawn, (sweep, flipped)):
+        largest = int(np.argmax(s.steps))
+        quarter = [
+            0.25 * float(getattr(s, m)[largest]) for m in ("forward", "central", "richardson")
+        ]
+        starts = [float(np.max(g.get_ydata())) for g in _guides(fig.axes[0])]
+        assert len(starts) >= 2
+        assert all(any(start == pytest.approx(q) for q in quarter) for start in starts)
+
+
+def test_no_guide_for_a_method_exact_at_the_largest_step(drawn, tmp_path):
+    """f(x) = 0 and a forward error of 0 at the largest step: nothing to scale a guide from,
+    so the forward guide (∝ h) is not drawn, even where round-off (eps·|f|/h) is 0 too."""
+    sweep = _sin_sweep()
+    forward = np.array(sweep.forward, dtype=float)
+    forward[int(np.argmax(sweep.steps))] = 0.0
+    plots.plot_step_sweep(dataclasses.replace(sweep, forward=forward, f0=0.0), tmp_path / "s.png")
+    words = [t.get_text() for t in drawn[-1].axes[0].texts]
+    assert "∝ h" not in words and "∝ h²" in words
