@@ -601,3 +601,12 @@ def test_no_guide_for_a_method_exact_at_the_largest_step(drawn, tmp_path):
     plots.plot_step_sweep(dataclasses.replace(sweep, forward=forward, f0=0.0), tmp_path / "s.png")
     words = [t.get_text() for t in drawn[-1].axes[0].texts]
     assert "∝ h" not in words and "∝ h²" in words
+
+
+def test_the_guides_words_are_grey_as_the_guides_are(drawn, tmp_path):
+    """The guides' labels (∝ h, ∝ h², ∝ h⁴, ∝ eps·|f|/h) are printed in grey, not in black
+    like data: they describe a guide, not a measurement."""
+    plots.plot_step_sweep(_sin_sweep(), tmp_path / "s.png")
+    labels = [t for t in drawn[-1].axes[0].texts if "∝" in t.get_text()]
+    assert {t.get_text().strip() for t in labels} >= {"∝ h", "∝ h²", "∝ eps·|f|/h"}
+    assert {to_rgba(t.get_color()) for t in labels} == {to_rgba("0.35")}
