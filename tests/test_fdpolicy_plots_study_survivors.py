@@ -610,3 +610,16 @@ def test_the_guides_words_are_grey_as_the_guides_are(drawn, tmp_path):
     labels = [t for t in drawn[-1].axes[0].texts if "∝" in t.get_text()]
     assert {t.get_text().strip() for t in labels} >= {"∝ h", "∝ h²", "∝ eps·|f|/h"}
     assert {to_rgba(t.get_color()) for t in labels} == {to_rgba("0.35")}
+
+
+def test_each_fixed_step_is_a_thin_dotted_vertical_in_its_method_s_colour(drawn, tmp_path):
+    sweep = _sin_sweep()
+    plots.plot_step_sweep(sweep, tmp_path / "s.png")
+    ax = drawn[-1].axes[0]
+    data = {line.get_label(): line for line in ax.lines}
+    verticals = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert len(verticals) == len(sweep.classic_steps)
+    for line, (name, step) in zip(verticals, sweep.classic_steps.items()):
+        assert tuple(line.get_xdata()) == (step, step)
+        assert to_rgba(line.get_color()) == to_rgba(data[name].get_color())
+        assert line.get_linewidth() < data[name].get_linewidth()  # thinner than the data
