@@ -427,7 +427,7 @@ def test_each_bar_rises_from_the_axis_bottom_to_its_error(drawn, tmp_path):
     bars = sorted(ax.patches, key=lambda b: b.get_x())
     assert [b.get_y() for b in bars] == pytest.approx([bottom] * 4)
     tops = [b.get_y() + b.get_height() for b in bars]
-    assert tops == pytest.approx([1e-9, 2e-9, 4e-7, 3e-8], rel=1e-12)
+    assert tops == pytest.approx([1e-9, 2e-9, 4e-7, 3e-8], rel=1e-12, abs=0)
 
 
 def test_zero_marks_take_their_bar_s_colour_under_a_longer_colour_cycle(drawn, tmp_path):
@@ -482,7 +482,7 @@ def test_the_slope_guides_are_anchored_at_the_largest_step_in_double_precision(d
         h64 = h.astype(float)
         want = 3 * h64[-1] ** 2 / 8 * (h64 / h64[-1]) ** power
         assert got.dtype == np.float64
-        assert got == pytest.approx(want, rel=1e-15)
+        assert got == pytest.approx(want, rel=1e-15, abs=0)
 
 
 def _draw(name, path):
@@ -603,13 +603,28 @@ def test_no_guide_for_a_method_exact_at_the_largest_step(drawn, tmp_path):
     assert "∝ h" not in words and "∝ h²" in words
 
 
-def test_the_guides_words_are_grey_as_the_guides_are(drawn, tmp_path):
-    """The guides' labels (∝ h, ∝ h², ∝ h⁴, ∝ eps·|f|/h) are printed in grey, not in black
-    like data: they describe a guide, not a measurement."""
+def test_the_sweep_s_annotations_are_grey_as_the_guides_are(drawn, tmp_path):
+    """The words on the sweep (∝ h, ∝ h², ∝ eps·|f|/h, each "fixed step", the ladder) are
+    printed in grey, not in black like data: they describe a guide, not a measurement."""
     plots.plot_step_sweep(_sin_sweep(), tmp_path / "s.png")
-    labels = [t for t in drawn[-1].axes[0].texts if "∝" in t.get_text()]
-    assert {t.get_text().strip() for t in labels} >= {"∝ h", "∝ h²", "∝ eps·|f|/h"}
-    assert {to_rgba(t.get_color()) for t in labels} == {to_rgba("0.35")}
+    texts = drawn[-1].axes[0].texts
+    words = {t.get_text().strip() for t in texts}
+    assert words >= {"∝ h", "∝ h²", "∝ eps·|f|/h", "central fixed step", "check_grad's ladder"}
+    for t in texts:
+        r, g, b, _ = to_rgba(t.get_color())
+        assert r == g == b and 0.25 <= r <= 0.4, t.get_text()
+
+
+def test_the_ladder_s_label_sits_at_the_band_s_geometric_middle_in_double(drawn, tmp_path):
+    """The shaded band spans check_grad's ladder; its label sits at the geometric mean of
+    the band's ends, computed in float64 also for a ladder given in float32."""
+    ladder = np.array([1e-7, 3e-6, 1e-4], dtype=np.float32)
+    sweep = dataclasses.replace(_sin_sweep(), ladder=ladder)
+    plots.plot_step_sweep(sweep, tmp_path / "s.png")
+    ax = drawn[-1].axes[0]
+    label = next(t for t in ax.texts if t.get_text() == "check_grad's ladder")
+    lo, hi = float(ladder[0]), float(ladder[-1])
+    assert label.get_position()[0] == pytest.approx(np.sqrt(lo * hi), rel=1e-15, abs=0)
 
 
 def test_each_fixed_step_is_a_thin_dotted_vertical_in_its_method_s_colour(drawn, tmp_path):
