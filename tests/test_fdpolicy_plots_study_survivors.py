@@ -617,14 +617,20 @@ def test_the_sweep_s_annotations_are_grey_as_the_guides_are(drawn, tmp_path):
 
 def test_the_ladder_s_label_sits_at_the_band_s_geometric_middle_in_double(drawn, tmp_path):
     """The shaded band spans check_grad's ladder; its label sits at the geometric mean of
-    the band's ends, computed in float64 also for a ladder given in float32."""
+    the band's ends, computed in float64 also for a ladder given in float32, near the top of
+    the axes whatever the errors' scale."""
     ladder = np.array([1e-7, 3e-6, 1e-4], dtype=np.float32)
-    sweep = dataclasses.replace(_sin_sweep(), ladder=ladder)
+    tiny = study.step_sweep(  # errors far below 1: the label's height is not a data value
+        lambda x: 1e-6 * float(np.sum(np.sin(x))), np.array([0.7]), (0,), 1e-6 * np.cos(0.7)
+    )
+    sweep = dataclasses.replace(tiny, ladder=ladder)
     plots.plot_step_sweep(sweep, tmp_path / "s.png")
     ax = drawn[-1].axes[0]
     label = next(t for t in ax.texts if t.get_text() == "check_grad's ladder")
     lo, hi = float(ladder[0]), float(ladder[-1])
     assert label.get_position()[0] == pytest.approx(np.sqrt(lo * hi), rel=1e-15, abs=0)
+    box, frame = label.get_window_extent(), ax.get_window_extent()  # at the top, inside
+    assert frame.y1 - 0.1 * frame.height < box.y1 <= frame.y1
 
 
 def test_each_fixed_step_is_a_thin_dotted_vertical_in_its_method_s_colour(drawn, tmp_path):
