@@ -185,7 +185,7 @@ def test_each_panel_s_tolerance_line_says_which_rule_it_is(drawn_study):
     assert labels["against fd"] == [
         f"largest entrywise tolerance {largest['fd']:.0e} (check_grad's rule)"
     ]
-    assert largest["autograd"] == pytest.approx(1e4 * np.finfo(float).eps)
+    assert largest["autograd"] == pytest.approx(1e4 * np.finfo(float).eps, abs=0)
 
 
 def test_the_step_sweep_is_of_the_entry_its_title_names(drawn_study):
@@ -423,9 +423,9 @@ def test_each_bar_rises_from_the_axis_bottom_to_its_error(drawn, tmp_path):
     plots.plot_param_errors(errors, ["W1", "b1"], {}, tmp_path / "e.png")
     ax = drawn[-1].axes[0]
     bottom = ax.get_ylim()[0]
-    assert bottom == pytest.approx(1e-10)  # a decade below the smallest error's decade
+    assert bottom == pytest.approx(1e-10, abs=0)  # a decade below the smallest error's decade
     bars = sorted(ax.patches, key=lambda b: b.get_x())
-    assert [b.get_y() for b in bars] == pytest.approx([bottom] * 4)
+    assert [b.get_y() for b in bars] == pytest.approx([bottom] * 4, abs=0)
     tops = [b.get_y() + b.get_height() for b in bars]
     assert tops == pytest.approx([1e-9, 2e-9, 4e-7, 3e-8], rel=1e-12, abs=0)
 
@@ -589,7 +589,7 @@ def test_the_truncation_guides_start_at_the_largest_step_whatever_the_order(draw
         ]
         starts = [float(np.max(g.get_ydata())) for g in _guides(fig.axes[0])]
         assert len(starts) >= 2
-        assert all(any(start == pytest.approx(q) for q in quarter) for start in starts)
+        assert all(any(start == pytest.approx(q, abs=0) for q in quarter) for start in starts)
 
 
 def test_no_guide_for_a_method_exact_at_the_largest_step(drawn, tmp_path):
@@ -644,3 +644,43 @@ def test_each_fixed_step_is_a_thin_dotted_vertical_in_its_method_s_colour(drawn,
         assert tuple(line.get_xdata()) == (step, step)
         assert to_rgba(line.get_color()) == to_rgba(data[name].get_color())
         assert line.get_linewidth() < data[name].get_linewidth()  # thinner than the data
+
+
+def test_the_default_sweep_runs_44_log_spaced_steps_from_half_to_1e_minus_14():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the sweep itself warns of nothing
+        sweep = _sin_sweep()
+    steps = np.asarray(sweep.steps)
+    assert steps.dtype == np.float64 and len(steps) == 44
+    assert steps[0] == pytest.approx(0.5, rel=1e-14, abs=0)
+    assert steps[-1] == pytest.approx(1e-14, rel=1e-12, abs=0)
+    assert np.allclose(np.diff(np.log(steps)), np.log(steps[1] / steps[0]), rtol=1e-9)
+
+
+def test_steps_given_in_float32_are_swept_in_double():
+    """The steps are read as float64: float32 steps give the same errors as their float64
+    values (a float32 h would round the differences to float32)."""
+    steps32 = np.logspace(-1, -6, 6).astype(np.float32)
+
+    def f(x):
+        return float(np.sum(np.sin(x)))
+
+    x = np.array([0.7])
+    a = study.step_sweep(f, x, (0,), np.cos(0.7), steps=steps32)
+    b = study.step_sweep(f, x, (0,), np.cos(0.7), steps=steps32.astype(np.float64))
+    assert np.asarray(a.steps).dtype == np.float64
+    for name in ("forward", "central", "richardson"):
+        assert np.array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_the_sweep_leaves_the_point_it_hands_f_as_it_found_it():
+    """f is called with one array moved entry by entry; after the sweep that array holds x
+    again (an f that keeps it sees the point, not the last step)."""
+    seen = []
+
+    def f(x):
+        seen.append(x)
+        return float(np.sum(np.sin(x)))
+
+    study.step_sweep(f, np.array([0.7, -0.2]), (1,), np.cos(-0.2), steps=[0.1, 0.01])
+    assert all(np.array_equal(v, [0.7, -0.2]) for v in seen)
