@@ -684,3 +684,18 @@ def test_the_sweep_leaves_the_point_it_hands_f_as_it_found_it():
 
     study.step_sweep(f, np.array([0.7, -0.2]), (1,), np.cos(-0.2), steps=[0.1, 0.01])
     assert all(np.array_equal(v, [0.7, -0.2]) for v in seen)
+
+
+def test_layer_norms_of_one_initialisation_read_back_from_json(drawn, tmp_path):
+    """One initialisation: one panel, its layers in the legend. Norms read back from a study's
+    JSON (None where a norm was not finite) draw the picture NaN draws."""
+    with_none = {"article": [[1e-3, None], [2e-3, 2e-1], [4e-3, 3e-1]]}
+    with_nan = {"article": np.array([[1e-3, np.nan], [2e-3, 2e-1], [4e-3, 3e-1]])}
+    for i, norms in enumerate((with_none, with_nan)):
+        plots.plot_layer_grad_norms(norms, tmp_path / f"n{i}.png")
+    for fig in drawn:
+        (ax,) = fig.axes
+        assert ax.get_title() == "init: article"
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == ["layer 1", "layer 2"]
+    data = [[line.get_ydata() for line in fig.axes[0].lines] for fig in drawn]
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*data))
