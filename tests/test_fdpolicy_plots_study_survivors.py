@@ -699,3 +699,26 @@ def test_layer_norms_of_one_initialisation_read_back_from_json(drawn, tmp_path):
         assert [t.get_text() for t in fig.legends[0].get_texts()] == ["layer 1", "layer 2"]
     data = [[line.get_ydata() for line in fig.axes[0].lines] for fig in drawn]
     assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(*data))
+
+
+def test_the_study_s_defaults(monkeypatch, tmp_path):
+    """Called with the network and data only, the study trains 2000 epochs at learning rate 2
+    (as its first picture's title and every caption say), trains the deeper network 400 epochs
+    for the layer norms, and draws into ./backproof-out. (The comparison's training is cut to
+    2 epochs here, after recording what it was asked for, to keep the test short.)"""
+    asked = {}
+    compare_network = study.compare_network
+
+    def recorded(*args, epochs, lr, **kwargs):
+        asked.update(epochs=epochs, lr=lr)
+        return compare_network(*args, epochs=2, lr=lr, **kwargs)
+
+    monkeypatch.setattr(study, "compare_network", recorded)
+    monkeypatch.chdir(tmp_path)
+    X, y = network.moons(20)
+    result = study.run_study(network.NetworkSpec([2, 3, 1]), X, y, progress=False)
+    assert asked == {"epochs": 2000, "lr": 2.0}
+    assert result["plots"]["cost_histories"] == os.path.join("backproof-out", "cost_histories.png")
+    assert (tmp_path / "backproof-out" / "catalog_heatmap.png").is_file()
+    assert "learning rate 2." in result["captions"]["param_errors"]
+    assert "Trained 400 epochs from each initialisation." in result["captions"]["layer_grad_norms"]
