@@ -722,3 +722,19 @@ def test_the_study_s_defaults(monkeypatch, tmp_path):
     assert (tmp_path / "backproof-out" / "catalog_heatmap.png").is_file()
     assert "learning rate 2." in result["captions"]["param_errors"]
     assert "Trained 400 epochs from each initialisation." in result["captions"]["layer_grad_norms"]
+
+
+def test_a_training_whose_last_step_overflows_the_cost_is_refused_by_name():
+    """A linear 2-1 network with the squared error and lr 1e160: one step leaves the weights
+    finite (about 1e160) but their cost overflows to inf. The study says whose trained
+    parameters have that cost and advises a lower learning rate."""
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((2, 20)), rng.standard_normal((1, 20))
+    spec = network.NetworkSpec([2, 1], activations=["linear"], loss="mse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the overflow itself is what is reported
+        with pytest.raises(FloatingPointError) as raised:
+            study.run_study(spec, X, Y, epochs=1, lr=1e160, make_plots=False, progress=False)
+    assert str(raised.value) == (
+        "the cost of manual's trained parameters is inf; lower lr (now 1e+160)"
+    )
