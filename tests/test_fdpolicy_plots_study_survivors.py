@@ -525,6 +525,15 @@ def test_a_picture_has_no_caption_unless_given_one(drawn, tmp_path, name):
     assert fig._suptitle.get_text()  # the default title
 
 
+def test_a_caption_of_none_is_no_caption(drawn, tmp_path):
+    errors = {"fd": {"manual": [1e-9, 2e-9]}}
+    plots.plot_param_errors(errors, ["W1", "b1"], {}, tmp_path / "a.png")
+    plots.plot_param_errors(errors, ["W1", "b1"], {}, tmp_path / "b.png", caption=None)
+    a, b = drawn
+    assert [t.get_text() for t in b.texts] == [t.get_text() for t in a.texts]
+    assert tuple(b.get_size_inches()) == tuple(a.get_size_inches())
+
+
 def test_a_step_sweep_error_of_none_is_the_gap_nan_leaves_and_nothing_warns(drawn, tmp_path):
     """A sweep whose error is unknown at one step (None, as JSON writes NaN) draws the picture
     the NaN draws, and drawing it warns of nothing."""
