@@ -21,9 +21,10 @@ import pytest
 from matplotlib.colors import to_rgba
 
 from backproof import manual, network
-from backproof.compare import plots, reference, study
+from backproof.compare import fdpolicy, plots, reference, study
 
 LR, EPOCHS, NORM_EPOCHS = 1.5, 3, 3
+EPS = float(np.finfo(float).eps)
 NAMES = [
     "cost_histories",
     "param_errors",
@@ -747,3 +748,20 @@ def test_a_training_whose_last_step_overflows_the_cost_is_refused_by_name():
     assert str(raised.value) == (
         "the cost of manual's trained parameters is inf; lower lr (now 1e+160)"
     )
+
+
+# -- fdpolicy -----------------------------------------------------------------------------------
+
+
+def test_noise_within_rounding_at_the_third_order_is_hidden():
+    """A line with a strong curvature plus a wiggle whose third differences are ±56 ulps:
+    ECnoise reads the table at the third order (the first and second differences never change
+    sign), where rounding allows 2³ x 8 = 64 ulps. Within that bound the spacing is too small
+    to show noise, at every spacing tried (4 of 7 points each)."""
+    wiggle = [0, 0, 0, 56, 112, 224, 336]  # third differences +56, -56, +56, -56
+    i = np.arange(7)
+    offsets = 1e9 * i + 1e6 * i**2 + np.array(wiggle)
+    table = 1.0 + EPS * offsets
+    assert list(np.diff(table, 3) / EPS) == [56, -56, 56, -56]
+    noise = fdpolicy.estimate_noise(lambda line, delta: table.copy(), [0], 1.0, EPS)
+    assert noise.evaluations == 4 * 7
