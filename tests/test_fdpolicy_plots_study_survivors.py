@@ -765,3 +765,14 @@ def test_noise_within_rounding_at_the_third_order_is_hidden():
     assert list(np.diff(table, 3) / EPS) == [56, -56, 56, -56]
     noise = fdpolicy.estimate_noise(lambda line, delta: table.copy(), [0], 1.0, EPS)
     assert noise.evaluations == 4 * 7
+
+
+def test_ladder_combinations_exactly_at_the_line_s_share_are_no_evidence_of_a_grid():
+    """Only second differences beyond what a line makes of them (twice the largest slope times
+    the steps' asymmetry) are evidence of a grid. Eight rows of a ladder, steps halving, of an
+    f with slope 1 to the right (+4s over h+ = 4s) and 2/3 to the left (-2s over h- = 3s):
+    each across combination f(+) + f(-) - 2 f(0) = 2s is exactly that share, so no grid is
+    reported, although every value is a whole number of 2s."""
+    s = 2.0 ** np.arange(7, -1, -1)
+    rows = np.stack([4 * s, -2 * s, 4 * s, 3 * s], axis=1)
+    assert fdpolicy.grid_quantum([], 0.0, [rows.tolist()]) == 0.0
