@@ -776,3 +776,23 @@ def test_ladder_combinations_exactly_at_the_line_s_share_are_no_evidence_of_a_gr
     s = 2.0 ** np.arange(7, -1, -1)
     rows = np.stack([4 * s, -2 * s, 4 * s, 3 * s], axis=1)
     assert fdpolicy.grid_quantum([], 0.0, [rows.tolist()]) == 0.0
+
+
+def test_noise_spacings_are_capped_at_a_tenth():
+    """The noise lines' spacings are eps^(1/3) times 1e-2, 1, 1e2 and 1e4, none above 0.1: in
+    float32 (eps^(1/3) ≈ 4.9e-3) the two largest both become 0.1, tried once. A table too
+    regular to show noise makes every spacing be tried."""
+    eps32 = float(np.finfo(np.float32).eps)
+    regular = 1.0 + EPS * np.array(
+        [-9960813438465, -8300677865407, -6640542292316, -4980406719324, -3320271146066,
+         -1660135573261, 0], dtype=float
+    )  # fmt: skip
+    deltas = []
+
+    def along(line, delta):
+        deltas.append(delta)
+        return regular.copy()
+
+    fdpolicy.estimate_noise(along, [0], 1.0, eps32)
+    root = eps32 ** (1 / 3)
+    assert deltas == pytest.approx([1e-2 * root, root, 0.1], rel=1e-12, abs=0)
