@@ -10,6 +10,7 @@ result and the saved matplotlib figures.
 
 import dataclasses
 import io
+import math
 import os
 import sys
 import warnings
@@ -796,3 +797,26 @@ def test_noise_spacings_are_capped_at_a_tenth():
     fdpolicy.estimate_noise(along, [0], 1.0, eps32)
     root = eps32 ** (1 / 3)
     assert deltas == pytest.approx([1e-2 * root, root, 0.1], rel=1e-12, abs=0)
+
+
+def test_a_spacing_that_only_jitters_by_an_ulp_lowers_no_ceiling():
+    """Three spacings: the closest too regular to show noise (its steps bound a quantised f's
+    noise), the next only jittering by one ulp (its values repeat within rounding: nothing to
+    read, not even a quantum), the third showing noise below the first one's steps. That noise
+    is f's level: the jitter bounds nothing."""
+    regular = 1.0 + EPS * np.array(
+        [-9960813438465, -8300677865407, -6640542292316, -4980406719324, -3320271146066,
+         -1660135573261, 0], dtype=float
+    )  # fmt: skip
+    jitter = 1.0 + EPS * np.array([0, 1, 0, 1, 0, 1, 0], dtype=float)
+    noisy = 1.0 - EPS * np.cumsum([0, 300, 0, -300, 0, 300, -300])
+    spacings = sorted(set(EPS ** (1 / 3) * np.array([1e-2, 1.0, 1e2, 1e4])))
+
+    def along(line, delta):
+        table = {spacings[0]: regular, spacings[1]: jitter}.get(delta, noisy)
+        return table.copy()
+
+    noise = fdpolicy.estimate_noise(along, [0], 1.0, EPS)
+    assert noise.evaluations == 3 * 7
+    sigma_1 = math.sqrt(0.5 * np.mean(np.diff(noisy) ** 2))  # ECnoise at the first order
+    assert noise.measured and noise.level == pytest.approx(sigma_1, rel=1e-12, abs=0)
