@@ -820,3 +820,26 @@ def test_a_spacing_that_only_jitters_by_an_ulp_lowers_no_ceiling():
     assert noise.evaluations == 3 * 7
     sigma_1 = math.sqrt(0.5 * np.mean(np.diff(noisy) ** 2))  # ECnoise at the first order
     assert noise.measured and noise.level == pytest.approx(sigma_1, rel=1e-12, abs=0)
+
+
+def test_noise_exactly_at_the_closer_spacing_s_steps_is_still_f_s():
+    """The closest spacing is too regular (a line of steps 999 and 1000 ulps); the next shows
+    noise whose level, sqrt(mean(D f²) / 2), is exactly 1000 ulps: no larger than the steps
+    seen closer, so it is f's noise (only a level beyond them would be signal)."""
+    regular = 1.0 + EPS * np.array([0, 999, 1999, 2998, 3998, 4997, 5997], dtype=float)
+    noisy = 1.0 + EPS * np.cumsum([0, 2000, -2000, 1000, -1000, 1000, -1000])
+    closest = float(np.min(EPS ** (1 / 3) * np.array([1e-2, 1.0, 1e2, 1e4])))
+
+    def along(line, delta):
+        return (regular if delta == closest else noisy).copy()
+
+    noise = fdpolicy.estimate_noise(along, [0], 1.0, EPS)
+    assert noise.evaluations == 2 * 7
+    assert noise.measured and noise.level == 1000 * EPS
+
+
+def test_a_constant_f_is_still_unmeasured_after_every_spacing():
+    noise = fdpolicy.estimate_noise(lambda line, delta: np.full(7, 2.5), [0], 2.5, EPS)
+    assert noise.still is True and noise.measured is False
+    assert noise.evaluations == 4 * 7
+    assert noise.level == 0.5 * EPS * 2.5
