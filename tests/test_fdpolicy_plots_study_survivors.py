@@ -843,3 +843,14 @@ def test_a_constant_f_is_still_unmeasured_after_every_spacing():
     assert noise.still is True and noise.measured is False
     assert noise.evaluations == 4 * 7
     assert noise.level == 0.5 * EPS * 2.5
+
+
+def test_a_grid_finer_than_one_is_a_measured_noise():
+    """f steps by quanta of 2^-10 (an exact parabola in whole quanta along every line): no
+    table shows any noise (its third differences are exactly 0), yet the grid the values sit
+    on is found, and its rounding, q / sqrt(12), is f's measured noise."""
+    q = 2.0**-10
+    table = q * np.array([0, 1, 4, 9, 16, 25, 36], dtype=float)
+    noise = fdpolicy.estimate_noise(lambda line, delta: table.copy(), [0], 0.0, EPS)
+    assert noise.quantum == pytest.approx(q, rel=1e-9, abs=0)
+    assert noise.measured is True and noise.level == noise.quantum / math.sqrt(12)
