@@ -477,7 +477,11 @@ def _ladder_spans(rows, f0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _coarsest_grid(candidates: list, evidence: np.ndarray, spans: np.ndarray, rounding: float):
     """The coarsest grid every span fits (``_fit_grid``), tried from the smallest non-zero
-    ``candidates`` up, while GRID_EVIDENCE of the ``evidence`` are not zero: 0 when none."""
+    ``candidates`` up, while GRID_EVIDENCE of the ``evidence`` are not zero: 0 when none.
+
+    Each grid must clear the last: a candidate, and the grid refit from it, must be strictly
+    above 8 times the grid found so far (8 times ``rounding`` for the first); a grid of exactly
+    that size is rounding of the last one, and the search stops at the last."""
     found, floor = 0.0, 8 * rounding
     while True:  # from fine grids to coarser ones: each must clear 8 of the last
         if np.sum(evidence > floor) < GRID_EVIDENCE:

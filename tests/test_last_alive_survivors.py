@@ -316,3 +316,26 @@ def test_a_direction_passed_only_by_a_kink_is_failed_by_its_finer_ladder():
     assert report.mode == "fast" and p.directions_checked == 3
     assert report.verdict == "fail"
     assert p.failures - sum(v == "fail" for v in p.entry_verdicts) == 3  # every direction
+
+
+def test_the_grid_search_tries_only_candidates_above_its_floor_never_zero():
+    """``_coarsest_grid`` tries the smallest non-zero candidate above 8 x rounding: with
+    rounding 0 the floor is 0, and a 0 among the candidates is never tried as a grid (a grid of
+    0 would divide the spans by zero). Spans 1, 2, 3 fit the grid 1 exactly."""
+    from backproof.compare.fdpolicy import GRID_EVIDENCE, _coarsest_grid
+
+    evidence = np.ones(GRID_EVIDENCE)
+    spans = np.array([1.0, 2.0, 3.0])
+    assert _coarsest_grid([np.array([0.0, 1.0, 2.0])], evidence, spans, 0.0) == 1.0
+
+
+def test_a_grid_exactly_eight_times_the_floor_does_not_clear_it():
+    """The first grid must be strictly above 8 x rounding. With rounding 1/8 the floor is 1:
+    the candidate 1 + 1e-7 refits to exactly 1 on spans 1, 2, 3 (sum k d / sum k^2 = 14/14),
+    which does not clear the floor, so no grid is found; a candidate refitting to 2 does."""
+    from backproof.compare.fdpolicy import GRID_EVIDENCE, _coarsest_grid
+
+    evidence = np.full(GRID_EVIDENCE, 3.0)  # above the first floor, below 8 x any grid found
+    assert _coarsest_grid([np.array([1 + 1e-7])], evidence, np.array([1.0, 2.0, 3.0]), 0.125) == 0
+    spans = np.array([2.0, 4.0, 6.0])
+    assert _coarsest_grid([np.array([2 + 1e-7])], evidence, spans, 0.125) == 2.0
