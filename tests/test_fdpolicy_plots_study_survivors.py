@@ -87,20 +87,6 @@ def test_each_picture_is_written_into_the_out_folder_under_its_name(drawn_study)
     assert set(figures) == {f"{name}.png" for name in NAMES}
 
 
-def test_each_picture_has_its_title(drawn_study):
-    _, _, figures, _ = drawn_study
-    titles = {name: figures[f"{name}.png"]._suptitle.get_text() for name in NAMES}
-    assert titles == {
-        "cost_histories": "2-3-1 network: the cost during 3 epochs, two implementations",
-        "param_errors": "2-3-1 network: gradient error per parameter, before training",
-        "step_sweep": "2-3-1 network: finite differences of dJ/dW2[0,0] against the step h",
-        "taylor_test": "2-3-1 network: Taylor test of the gradient at the initial weights",
-        "layer_grad_norms": "vanishing gradients: per-layer gradient norms of 2-3-3-3-1 "
-        "(the study's 2-3-1 made deeper)",
-        "catalog_heatmap": "where each wrong derivation enters: relative error per layer",
-    }
-
-
 def test_each_caption_says_what_the_picture_shows_and_what_to_see(drawn_study):
     """The caption (printed under the picture and returned in ``captions``) starts with the
     study's network, data and learning rate, then says what to see."""
@@ -509,17 +495,7 @@ def _draw(name, path):
     return calls[name]()
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "plot_cost_histories",
-        "plot_param_errors",
-        "plot_step_sweep",
-        "plot_taylor_test",
-        "plot_layer_grad_norms",
-        "plot_catalog_heatmap",
-    ],
-)
+@pytest.mark.parametrize("name", plots.__all__)
 def test_a_picture_has_no_caption_unless_given_one(drawn, tmp_path, name):
     _draw(name, tmp_path / "p.png")
     fig = drawn[-1]
