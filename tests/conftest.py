@@ -116,3 +116,14 @@ def run_cli(capsys, *args):
     code = cli.main([str(a) for a in args])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+# The study's six pictures, in the order it draws them (files <name>.png, keys of its "plots").
+STUDY_PICTURES = [
+    "cost_histories",
+    "param_errors",
+    "step_sweep",
+    "taylor_test",
+    "layer_grad_norms",
+    "catalog_heatmap",
+]

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import STUDY_PICTURES
 
 from backproof import manual, network
 
@@ -175,14 +176,7 @@ def test_the_tutorial_holds_the_code_s_own_output(tmp_path):
 def test_the_tutorial_shows_every_picture_of_the_study_with_its_caption():
     tutorial = (ROOT / "docs" / "tutorial.md").read_text(encoding="utf-8")
     shown = re.findall(r"!\[(\w+)\]\(img/(\w+)\.png\)\n\n\*Figure \d+\. (.+)\*", tutorial)
-    study = {
-        "cost_histories",
-        "param_errors",
-        "step_sweep",
-        "taylor_test",
-        "layer_grad_norms",
-        "catalog_heatmap",
-    }
+    study = set(STUDY_PICTURES)
     assert {name for name, _, _ in shown} == study | {"value_graph"}
     for name, file, caption in shown:
         assert name == file and (ROOT / "docs" / "img" / f"{file}.png").stat().st_size > 10_000

@@ -19,6 +19,7 @@ import matplotlib.figure
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from conftest import STUDY_PICTURES
 from matplotlib.colors import to_rgba
 
 from backproof import manual, network
@@ -26,14 +27,7 @@ from backproof.compare import fdpolicy, plots, reference, study
 
 LR, EPOCHS, NORM_EPOCHS = 1.5, 3, 3
 EPS = float(np.finfo(float).eps)
-NAMES = [
-    "cost_histories",
-    "param_errors",
-    "step_sweep",
-    "taylor_test",
-    "layer_grad_norms",
-    "catalog_heatmap",
-]
+NAMES = STUDY_PICTURES
 CONTEXT = (
     "Network 2-3-1 (sigmoid, sigmoid), bce loss, article init, seed 3; data: moons, "
     "40 examples; learning rate 1.5."

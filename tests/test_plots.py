@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import make_problem
+from conftest import STUDY_PICTURES, make_problem
 
 from backproof import manual, network
 from backproof.compare import plots, study
@@ -151,14 +151,7 @@ def test_the_study_draws_six_pictures_each_with_a_caption(tmp_path):
     result = study.run_study(
         spec, X, y, out_dir=tmp_path, epochs=3, lr=1.5, norm_epochs=3, data_name="moons"
     )
-    names = {
-        "cost_histories",
-        "param_errors",
-        "step_sweep",
-        "taylor_test",
-        "layer_grad_norms",
-        "catalog_heatmap",
-    }
+    names = set(STUDY_PICTURES)
     assert set(result["plots"]) == names == set(result["captions"])
     for name, caption in result["captions"].items():
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000

@@ -16,20 +16,14 @@ from types import SimpleNamespace
 import matplotlib.figure
 import numpy as np
 import pytest
+from conftest import STUDY_PICTURES
 
 from backproof import manual, network
 from backproof.compare import cli, fdpolicy, reference, study
 from backproof.compare.mutants import CATALOG, Mutant
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = [
-    "cost_histories",
-    "param_errors",
-    "step_sweep",
-    "taylor_test",
-    "layer_grad_norms",
-    "catalog_heatmap",
-]
+NAMES = STUDY_PICTURES
 RIGHT, WRONG = "manual (right)", "manual × m (the 1/m forgotten)"
 
 
